@@ -1,0 +1,3 @@
+"""imprint: self-hosted personalized text-to-image."""
+
+__version__ = "0.1.0"
