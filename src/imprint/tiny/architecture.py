@@ -1,6 +1,6 @@
 """The shapes of imprint-tiny: a Stable Diffusion pipeline small enough to train on two CPU cores.
 
-64x64 pixels <-> 16x16x4 latents (the VAE halves the side twice): diffusion in latent space is what
+64x64 pixels <-> 16x16x8 latents (the VAE halves the side twice): diffusion in latent space is what
 makes CPU training affordable (0.4 s per batch-16 UNet step instead of 1.6 s at 32x32 pixels).
 """
 
@@ -13,7 +13,9 @@ from transformers import CLIPTextConfig, CLIPTextModel, CLIPTokenizer
 
 IMAGE_SIZE = 64
 LATENT_SIZE = 16
-LATENT_CHANNELS = 4
+# 8 channels rather than SD's 4: at 16x16 a 4-channel latent (12x compression) blurred subjects
+# into blobs after 600 VAE steps; 8 channels keep their details for the same UNet cost.
+LATENT_CHANNELS = 8
 
 
 @dataclass(frozen=True)
@@ -77,7 +79,7 @@ def build_noise_scheduler() -> DDPMScheduler:
     # Stable Diffusion's schedule, so the same trainer and samplers serve SD 1.5 and this model.
     return DDPMScheduler(
         num_train_timesteps=1000, beta_start=0.00085, beta_end=0.012, beta_schedule="scaled_linear",
-        prediction_type="epsilon", steps_offset=1, clip_sample=False, set_alpha_to_one=False,
+        prediction_type="epsilon", steps_offset=1, clip_sample=False,
     )
 
 

@@ -31,7 +31,18 @@ def learning_rate(step: int, total: int, peak: float) -> float:
     return peak * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * min(1.0, step / total))))
 
 
-def train(work: Path, *, steps: int, minutes: float, batch: int = 16, lr: float = 1e-3) -> Path:
+def warm_start(vae: torch.nn.Module, checkpoint: Path) -> int:
+    """Copies every weight whose shape still matches from an earlier VAE (e.g. one with fewer latent
+    channels), so a change of latent size does not throw away what the convolutions learned."""
+    state = torch.load(checkpoint, map_location="cpu", weights_only=False)["model"]
+    own = vae.state_dict()
+    usable = {k: v for k, v in state.items() if k in own and own[k].shape == v.shape}
+    vae.load_state_dict(usable, strict=False)
+    return len(usable)
+
+
+def train(work: Path, *, steps: int, minutes: float, batch: int = 16, lr: float = 1e-3,
+          init_from: Path | None = None) -> Path:
     torch.manual_seed(0)
     vae = build_vae(TinyShape())
     opt = torch.optim.AdamW(vae.parameters(), lr=lr, weight_decay=0.0)
@@ -42,6 +53,8 @@ def train(work: Path, *, steps: int, minutes: float, batch: int = 16, lr: float 
         vae.load_state_dict(state["model"])
         opt.load_state_dict(state["optimizer"])
         step = state["step"]
+    elif init_from is not None:
+        log.write(stage="vae", warm_start=str(init_from), tensors=warm_start(vae, init_from))
     budget = Budget(minutes)
     losses: list[float] = []
     while step < steps and not budget.spent():
@@ -77,9 +90,10 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=1200)
     parser.add_argument("--minutes", type=float, default=30)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--init-from", type=Path, default=None, help="warm start from another VAE checkpoint")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
-    train(args.work, steps=args.steps, minutes=args.minutes)
+    train(args.work, steps=args.steps, minutes=args.minutes, init_from=args.init_from)
 
 
 if __name__ == "__main__":

@@ -48,7 +48,8 @@ RGB: dict[str, tuple[int, int, int]] = {
 # Rare words that never occur in captions: free identifiers for DreamBooth-style subjects.
 # (letters only: CLIP's pre-tokenizer splits digits off a word).
 SPARE_IDENTIFIERS: tuple[str, ...] = (
-    "sks", "zwx", "qiv", "vux", "jop", "kyq", "xoz", "wub", "yeq", "fip", "zaj", "quv", "hix", "vog", "jyx", "bqo",
+    "sks", "zwx", "qiv", "vux", "jop", "kyq", "xoz", "wub",
+    "yeq", "fip", "zaj", "quv", "hix", "vog", "jyx", "bqo",
 )
 
 CAPTION_WORDS: tuple[str, ...] = (

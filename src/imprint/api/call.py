@@ -1,0 +1,49 @@
+"""One API call as a handler sees it: the caller's tenant, parameters, session and services."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.orm import Session
+from starlette.responses import Response
+
+from imprint.api.params import Params
+from imprint.api.services import Services
+from imprint.auth.principal import Principal
+
+
+@dataclass(frozen=True)
+class Ok:
+    """A successful JSON result; the dispatcher wraps it in the envelope."""
+
+    data: Any
+    notice: tuple[str, str] | None = None
+
+
+Reply = Ok | Response
+
+
+@dataclass
+class Call:
+    principal: Principal
+    params: Params
+    session: Session
+    services: Services
+    request_id: str
+    if_none_match: str | None
+    now: datetime
+    after_commit: list[tuple[str, int]] = field(default_factory=list)
+
+    @property
+    def account_id(self) -> str:
+        return self.principal.account_id
+
+    @property
+    def user_id(self) -> str | None:
+        return self.principal.user_id or self.principal.account_id
+
+    def enqueue(self, kind: str, job_id: int) -> None:
+        """Queued only once the transaction commits, so a worker never looks for a row not yet there."""
+        self.after_commit.append((kind, job_id))

@@ -1,0 +1,32 @@
+"""The AiContent response envelope, built here and nowhere else.
+
+Errors carry the envelope *and* the gateway keys Code/Message/RequestId, because the SDKs read only
+the latter on failures (signing.md section 10.3)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from starlette.responses import Response
+
+JSON = "application/json;charset=utf-8"
+
+
+def _dump(payload: dict[str, Any]) -> bytes:
+    return json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+def success(data: Any, request_id: str, *, notice: tuple[str, str] | None = None) -> Response:
+    """`notice` puts a finished job's failure status and reason where the SDK models can read them."""
+    err_code, err_message = notice if notice else (None, None)
+    payload = {"requestId": request_id, "success": True, "errCode": err_code, "errMessage": err_message,
+               "httpStatusCode": 200, "data": data}
+    return Response(_dump(payload), 200, media_type=JSON, headers={"x-acs-request-id": request_id})
+
+
+def failure(status: int, code: str, message: str, request_id: str) -> Response:
+    payload = {"requestId": request_id, "success": False, "errCode": code, "errMessage": message,
+               "httpStatusCode": status, "data": None, "RequestId": request_id, "Code": code,
+               "Message": message}
+    return Response(_dump(payload), status, media_type=JSON, headers={"x-acs-request-id": request_id})

@@ -1,0 +1,88 @@
+"""The nine operations: parse, one service call, wrap. Named after the operation they serve."""
+
+from __future__ import annotations
+
+from imprint.api import wire
+from imprint.api.call import Call, Ok, Reply
+from imprint.api.images import encode_format, image_response
+from imprint.api.validation import image_number, object_type, prompt, seed, strength, train_steps
+from imprint.service import assets, inference, runs, training
+from imprint.service.states import Status
+
+MAX_NAME = 256
+
+
+def add_model_train_job(call: Call) -> Reply:
+    p, s = call.params, call.services.settings
+    job = training.submit_train_job(
+        call.session, account_id=call.account_id, user_id=call.user_id,
+        name=p.text("name", max_length=MAX_NAME), object_type=object_type(p),
+        image_urls=p.text_list("imageUrl", max_items=s.max_images_per_job),
+        train_steps=train_steps(p, s), now=call.now)
+    call.enqueue(runs.TRAIN, job.id)
+    return Ok(wire.train_job(job))
+
+
+def query_model_train_status(call: Call) -> Reply:
+    model_id = call.params.text("modelId")
+    job = training.train_status(call.session, account_id=call.account_id, model_id=model_id)
+    return Ok({"modelTrainStatus": job.status, "jobTrainProgress": job.progress},
+              notice=wire.failure_notice(job.status, job.failure_reason))
+
+
+def query_model_train_job_list(call: Call) -> Reply:
+    jobs = training.list_train_jobs(call.session, account_id=call.account_id)
+    return Ok([wire.train_job(j) for j in jobs])
+
+
+def add_inference_job(call: Call) -> Reply:
+    p = call.params
+    job = inference.submit_inference_job(
+        call.session, account_id=call.account_id, user_id=call.user_id, model_id=p.text("modelId"),
+        prompt=prompt(p), image_number=image_number(p), seed=seed(p),
+        queue_limit=call.services.settings.inference_queue_size, now=call.now)
+    if job.status == Status.SUBMITTED:
+        call.enqueue(runs.INFER, job.id)
+    return Ok(wire.inference_job(job))
+
+
+def query_inference_job_info(call: Call) -> Reply:
+    job = inference.get_inference_job(call.session, account_id=call.account_id,
+                                      job_id=call.params.text("inferenceJobId"))
+    return Ok(wire.inference_job(job), notice=wire.failure_notice(job.status, job.failure_reason))
+
+
+def query_image_asset(call: Call) -> Reply:
+    p = call.params
+    fmt = encode_format(p.opt_text("encodeFormat"))
+    image = assets.find_image(
+        call.session, account_id=call.account_id, model_id=p.text("modelId"), prompt_id=p.text("promptId"),
+        image_id=p.text("imageId"), blobs=call.services.blobs, cache=call.services.assets)
+    return image_response(image, fmt, if_none_match=call.if_none_match, request_id=call.request_id)
+
+
+def add_pre_model_inference_job(call: Call) -> Reply:
+    p, s = call.params, call.services
+    text = prompt(p)
+    job = inference.submit_premodel_job(
+        call.session, account_id=call.account_id, user_id=call.user_id,
+        image_urls=p.text_list("imageUrl", max_items=s.settings.max_images_per_job), prompt=text,
+        object_type=inference.object_type_from_prompt(text, s.known_object_types, s.settings.v2_object_type),
+        train_steps=train_steps(p, s.settings), image_number=image_number(p), seed=seed(p),
+        strength=strength(p),
+        queue_limit=s.settings.inference_queue_size, now=call.now)
+    if job.status == Status.SUBMITTED:
+        call.enqueue(runs.PREMODEL, job.id)
+    return Ok(wire.inference_job(job))
+
+
+def query_pre_model_inference_job_info(call: Call) -> Reply:
+    return query_inference_job_info(call)
+
+
+def query_image_asset_from_image_id(call: Call) -> Reply:
+    p = call.params
+    fmt = encode_format(p.opt_text("encodeFormat"))
+    image = assets.find_image_by_id(call.session, account_id=call.account_id, image_id=p.text("imageId"),
+                                    blobs=call.services.blobs, cache=call.services.assets)
+    return image_response(image, fmt, if_none_match=call.if_none_match, request_id=call.request_id)

@@ -1,0 +1,45 @@
+"""Routing as data: the nine operations of API version 20240611, action -> (method, path, handler)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from imprint.api import handlers as h
+from imprint.api.call import Call, Reply
+
+PREFIX = "/api/v1/personalizedtxt2img/"
+
+
+@dataclass(frozen=True)
+class Operation:
+    action: str
+    method: str
+    path: str
+    handler: Callable[[Call], Reply]
+    # Image reads are served from memory caches after the first hit; running them on the event
+    # loop saves the thread hop that otherwise dominates their cost (a miss is one indexed read).
+    inline: bool = False
+
+
+OPERATIONS: tuple[Operation, ...] = (
+    Operation("Personalizedtxt2imgAddModelTrainJob", "POST", PREFIX + "addModelTrainJob",
+              h.add_model_train_job),
+    Operation("Personalizedtxt2imgQueryModelTrainStatus", "GET", PREFIX + "queryModelTrainStatus",
+              h.query_model_train_status),
+    Operation("Personalizedtxt2imgQueryModelTrainJobList", "GET", PREFIX + "queryModelTrainJobList",
+              h.query_model_train_job_list),
+    Operation("Personalizedtxt2imgAddInferenceJob", "POST", PREFIX + "addInferenceJob", h.add_inference_job),
+    Operation("Personalizedtxt2imgQueryInferenceJobInfo", "GET", PREFIX + "queryInferenceJobInfo",
+              h.query_inference_job_info),
+    Operation("Personalizedtxt2imgQueryImageAsset", "GET", PREFIX + "queryImageAsset", h.query_image_asset,
+              inline=True),
+    Operation("PersonalizedTextToImageAddInferenceJob", "POST", PREFIX + "addPreModelInferenceJob",
+              h.add_pre_model_inference_job),
+    Operation("PersonalizedTextToImageQueryPreModelInferenceJobInfo", "GET",
+              PREFIX + "queryPreModelInferenceJobInfo", h.query_pre_model_inference_job_info),
+    Operation("PersonalizedTextToImageQueryImageAsset", "GET", PREFIX + "queryImageAssetFromImageId",
+              h.query_image_asset_from_image_id, inline=True),
+)
+
+BY_PATH: dict[str, Operation] = {op.path: op for op in OPERATIONS}

@@ -1,0 +1,28 @@
+"""Everything a request may use, built once per process and handed to the app explicitly."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from imprint.auth.credentials import KeyLookup, NonceStore
+from imprint.config import Settings
+from imprint.queue.base import JobQueue
+from imprint.service.assets import AssetCache
+from imprint.store.blobs.base import BlobStore
+
+
+@dataclass
+class Services:
+    settings: Settings
+    sessions: sessionmaker[Session]
+    blobs: BlobStore
+    queue: JobQueue
+    keys: KeyLookup
+    nonces: NonceStore
+    assets: AssetCache
+    known_object_types: tuple[str, ...]
+    clock: Callable[[], datetime]

@@ -1,0 +1,55 @@
+"""Operation-specific parameter rules (ranges, clamping, defaults), kept out of the handlers."""
+
+from __future__ import annotations
+
+import re
+
+from imprint.api.params import Params
+from imprint.config import Settings
+from imprint.service.errors import InvalidParameter
+
+SEED_MIN, SEED_MAX = -1, 2**31 - 1
+MAX_IMAGES = 10
+STRENGTH_DEFAULT, STRENGTH_MIN, STRENGTH_MAX = 0.5, 0.3, 0.8
+_OBJECT_TYPE = re.compile(r"^[A-Za-z]+(?:[ -][A-Za-z]+)*$")
+
+
+def object_type(p: Params) -> str:
+    value = p.text("objectType", max_length=64).strip()
+    if not _OBJECT_TYPE.match(value):
+        raise InvalidParameter("objectType", "must be a word such as girl, man or dog (letters only)")
+    return value.lower().replace(" ", "-")
+
+
+def prompt(p: Params) -> str:
+    value = p.text("prompt", max_length=2000)
+    if not value.strip():
+        raise InvalidParameter("prompt", "must not be blank")
+    return value
+
+
+def train_steps(p: Params, settings: Settings) -> int:
+    value = p.opt_int("trainSteps", lo=1, hi=settings.max_train_steps)
+    return settings.default_train_steps if value is None else value
+
+
+def image_number(p: Params) -> int:
+    # The documented behaviour: more than 10 is served as 10; zero or less is a mistake.
+    value = p.opt_int("imageNumber", lo=1, hi=2**31 - 1)
+    return 1 if value is None else min(value, MAX_IMAGES)
+
+
+def seed(p: Params) -> int | None:
+    value = p.opt_int("seed", lo=SEED_MIN, hi=SEED_MAX)
+    return None if value is None or value == -1 else value
+
+
+def strength(p: Params) -> float:
+    # The docs list 0.3-0.8 but their own example sends 1 (Terraform allows 0.1-0.9): accept (0, 1]
+    # and clamp to the documented range rather than fail calls written from the example.
+    value = p.opt_number("strength", lo=0.0, hi=1.0)
+    if value is None:
+        return STRENGTH_DEFAULT
+    if value <= 0:
+        raise InvalidParameter("strength", f"must be greater than 0, got {value}")
+    return min(max(value, STRENGTH_MIN), STRENGTH_MAX)

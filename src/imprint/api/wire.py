@@ -1,0 +1,49 @@
+"""Domain objects in Alibaba's wire shape (camelCase, string ids, `resultImageUrl` holding ids)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from imprint.service.domain import InferenceJob, TrainJob
+from imprint.service.states import Status, is_terminal
+
+
+def timestamp(value: datetime) -> str:
+    return value.isoformat(timespec="microseconds")
+
+
+def inference_job(job: InferenceJob) -> dict[str, Any]:
+    return {
+        "id": str(job.id),
+        "promptId": job.prompt_id,
+        "modelId": job.model_id,
+        "jobStatus": job.status,
+        "jobTrainProgress": job.progress,
+        "resultImageUrl": job.result_image_ids,
+        "createTime": timestamp(job.created_at),
+        "createUserId": job.created_by,
+        "failureReason": job.failure_reason,
+    }
+
+
+def train_job(job: TrainJob) -> dict[str, Any]:
+    return {
+        "id": str(job.id),
+        "modelId": job.model_id,
+        "name": job.name,
+        "objectType": job.object_type,
+        "imageUrl": job.image_urls,
+        "jobStatus": job.status,
+        "jobTrainProgress": job.progress,
+        "inferenceJobList": [inference_job(j) for j in job.inference_jobs],
+        "inferenceImageCount": job.image_count,
+        "createTime": timestamp(job.created_at),
+        "failureReason": job.failure_reason,
+    }
+
+
+def failure_notice(status: str, reason: str | None) -> tuple[str, str] | None:
+    if status == Status.FINISHED or not is_terminal(status):
+        return None
+    return status, reason or status

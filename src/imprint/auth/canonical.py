@@ -1,0 +1,77 @@
+"""Canonicalisation helpers shared by the ACS3 and ROA verifiers.
+
+Both SDKs put the query on the wire form-encoded (space as ``+``) with escaping that differs
+between the sync and async clients, while they sign the decoded values (ROA) or the decoded values
+re-encoded with strict RFC 3986 rules (ACS3). So the raw query is always decoded first and never
+used as-is.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from urllib.parse import quote, unquote_to_bytes
+
+from imprint.auth.errors import INCOMPLETE_SIGNATURE, AuthError
+
+
+def split_target(raw_target: str) -> tuple[str, str]:
+    """Split a raw request target into (path, raw query); the fragment is never sent, so ignore it."""
+    target = raw_target.split("#", 1)[0]
+    path, _, query = target.partition("?")
+    return path or "/", query
+
+
+def form_decode(component: str) -> str:
+    """Decode one name or value as form data: ``+`` is a space, then ``%XX`` escapes, then UTF-8."""
+    try:
+        return unquote_to_bytes(component.replace("+", " ")).decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise AuthError(INCOMPLETE_SIGNATURE, "The query string is not valid UTF-8.") from exc
+
+
+def parse_query(raw_query: str) -> list[tuple[str, str]]:
+    """Decoded (name, value) pairs in wire order; empty values are kept, empty pieces dropped."""
+    pairs = []
+    for piece in raw_query.split("&"):
+        if not piece:
+            continue
+        name, _, value = piece.partition("=")
+        pairs.append((form_decode(name), form_decode(value)))
+    return pairs
+
+
+def sorted_params(params: Sequence[tuple[str, str]]) -> list[tuple[str, str]]:
+    # Code-point order on str equals byte order on UTF-8, which is what both SDKs sort by; the SDKs
+    # never repeat a name, so the value only breaks ties for hand-made requests.
+    return sorted(params)
+
+
+def rfc3986_encode(text: str) -> str:
+    """Strict RFC 3986 escaping: only ``A-Z a-z 0-9 - _ . ~`` stay literal, uppercase hex."""
+    return quote(text, safe="", encoding="utf-8")
+
+
+class HeaderMap:
+    """Case-insensitive, order-preserving view of the request's headers as a multimap."""
+
+    def __init__(self, headers: Sequence[tuple[str, str]]) -> None:
+        self._items = [(name.lower(), value) for name, value in headers]
+
+    def get_all(self, name: str) -> list[str]:
+        wanted = name.lower()
+        return [value for key, value in self._items if key == wanted]
+
+    def get(self, name: str) -> str | None:
+        """The only value of a header, None when absent; a repeated header is joined with ``,``."""
+        values = self.get_all(name)
+        return ",".join(values) if values else None
+
+    def __contains__(self, name: object) -> bool:
+        return isinstance(name, str) and any(key == name.lower() for key, _ in self._items)
+
+    def names(self) -> list[str]:
+        """Distinct lowercase names in first-seen order."""
+        return list(dict.fromkeys(key for key, _ in self._items))
+
+    def __iter__(self) -> Iterator[tuple[str, str]]:
+        return iter(self._items)

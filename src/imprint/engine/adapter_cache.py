@@ -1,0 +1,162 @@
+"""Warm adapters in a bounded LRU over a fixed set of slots, with load and unload timings.
+
+Each slot owns a peft adapter name and an identifier token (`<imprint-slot-3>`) whose embedding row
+is overwritten when an adapter moves in: the tokenizer and the embedding table grow once, by
+`capacity` rows, however many adapters pass through. Callers hold the generator's lock.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import OrderedDict
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from diffusers import StableDiffusionPipeline
+
+from imprint.engine.adapter_file import read_adapter
+from imprint.engine.errors import BadInput
+
+SLOT_TOKEN = "<imprint-slot-{}>"
+
+
+@dataclass(frozen=True)
+class AdapterStats:
+    loaded: tuple[Path, ...]  # least recently used first
+    hits: int
+    loads: int
+    evictions: int
+    load_ms_total: float
+    unload_ms_total: float
+    last_load_ms: float | None
+    last_unload_ms: float | None
+
+    @property
+    def mean_load_ms(self) -> float | None:
+        return self.load_ms_total / self.loads if self.loads else None
+
+    @property
+    def mean_unload_ms(self) -> float | None:
+        return self.unload_ms_total / self.evictions if self.evictions else None
+
+
+@dataclass(frozen=True)
+class WarmAdapter:
+    path: Path
+    name: str  # the peft adapter name
+    subject: str  # what replaces <special-token>: "<slot token> <object type>"
+    components: tuple[str, ...]  # pipeline parts with LoRA layers for it: "unet", maybe "text_encoder"
+
+
+def _file_key(path: Path) -> tuple[str, int, int]:
+    """A file rewritten in place (same path, new adapter) must not be served from the old entry."""
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        raise BadInput(f"adapter file {path} does not exist") from None
+    return str(path.resolve()), st.st_size, st.st_mtime_ns
+
+
+class AdapterCache:
+    def __init__(self, pipe: StableDiffusionPipeline, capacity: int) -> None:
+        if capacity < 1:
+            raise ValueError("max_adapters must be at least 1")
+        self._pipe = pipe
+        tokens = [SLOT_TOKEN.format(i) for i in range(capacity)]
+        pipe.tokenizer.add_tokens(tokens)
+        pipe.text_encoder.resize_token_embeddings(len(pipe.tokenizer), mean_resizing=False)
+        self._slot_ids = pipe.tokenizer.convert_tokens_to_ids(tokens)
+        self._free = list(range(capacity))
+        self._entries: OrderedDict[tuple[str, int, int], tuple[int, WarmAdapter]] = OrderedDict()
+        self._hits = self._loads = self._evictions = 0
+        self._load_ms = self._unload_ms = 0.0
+        self._last_load: float | None = None
+        self._last_unload: float | None = None
+
+    def peek(self, path: Path) -> WarmAdapter | None:
+        """The warm adapter for `path`, if any, without touching the LRU order or the counters."""
+        entry = self._entries.get(_file_key(Path(path)))
+        return entry[1] if entry else None
+
+    @property
+    def loads(self) -> int:
+        return self._loads
+
+    def get(self, path: Path) -> WarmAdapter:
+        key = _file_key(Path(path))
+        if key in self._entries:
+            self._entries.move_to_end(key)
+            self._hits += 1
+            return self._entries[key][1]
+        if not self._free:
+            self._evict(next(iter(self._entries)))
+        slot = self._free.pop(0)
+        try:
+            adapter = self._load(Path(path), slot)
+        except BaseException:
+            self._free.insert(0, slot)
+            raise
+        self._entries[key] = (slot, adapter)
+        return adapter
+
+    def _load(self, path: Path, slot: int) -> WarmAdapter:
+        start = time.perf_counter()
+        metadata, lora, token_row = read_adapter(path)
+        name = f"slot{slot}"
+        table = self._pipe.text_encoder.get_input_embeddings().weight
+        if token_row.shape[0] != table.shape[1]:
+            raise BadInput(
+                f"adapter {path.name} was trained for base model {metadata['base_model']!r}, "
+                f"which does not fit this one (text width {token_row.shape[0]} vs {table.shape[1]})"
+            )
+        try:
+            self._pipe.load_lora_weights(lora, adapter_name=name)
+        except (ValueError, RuntimeError, KeyError) as exc:
+            self._drop(name)
+            raise BadInput(
+                f"adapter {path.name} (base model {metadata['base_model']!r}) does not fit this base "
+                f"model: {exc}"
+            ) from exc
+        with torch.no_grad():
+            table[self._slot_ids[slot]] = token_row.to(table.device, table.dtype)
+        components = tuple(c for c, names in self._pipe.get_list_adapters().items() if name in names)
+        elapsed = (time.perf_counter() - start) * 1000
+        self._loads += 1
+        self._load_ms += elapsed
+        self._last_load = elapsed
+        return WarmAdapter(
+            path=path,
+            name=name,
+            subject=f"{SLOT_TOKEN.format(slot)} {metadata['object_type']}",
+            components=components,
+        )
+
+    def _evict(self, key: tuple[str, int, int]) -> None:
+        start = time.perf_counter()
+        slot, adapter = self._entries.pop(key)
+        self._drop(adapter.name)
+        self._free.append(slot)
+        elapsed = (time.perf_counter() - start) * 1000
+        self._evictions += 1
+        self._unload_ms += elapsed
+        self._last_unload = elapsed
+
+    def _drop(self, name: str) -> None:
+        if any(name in names for names in self._pipe.get_list_adapters().values()):
+            self._pipe.delete_adapters(name)
+
+    def any_loaded(self) -> bool:
+        return bool(self._entries)
+
+    def stats(self) -> AdapterStats:
+        return AdapterStats(
+            loaded=tuple(adapter.path for _, adapter in self._entries.values()),
+            hits=self._hits,
+            loads=self._loads,
+            evictions=self._evictions,
+            load_ms_total=self._load_ms,
+            unload_ms_total=self._unload_ms,
+            last_load_ms=self._last_load,
+            last_unload_ms=self._last_unload,
+        )

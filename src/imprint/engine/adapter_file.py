@@ -1,0 +1,125 @@
+"""The adapter file: one safetensors file holding LoRA weights, the identifier embedding and metadata.
+
+LoRA keys use diffusers' layout (`unet.<module>.lora_A.weight`, `text_encoder.<module>...`), so the
+file also loads with plain `pipeline.load_lora_weights(path)`; the identifier row is stored under a
+key outside both prefixes, which that loader ignores. Reading it back needs none of the training code.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from safetensors import SafetensorError, safe_open
+from safetensors.torch import load_file, save_file
+
+from imprint.engine.errors import BadInput
+
+FORMAT = "imprint-adapter"
+FORMAT_VERSION = 1
+TOKEN_KEY = "imprint_lora_identifier.embedding"
+
+
+@dataclass(frozen=True)
+class AdapterInfo:
+    path: Path
+    token: str
+    object_type: str
+    base_model: str
+    steps: int
+    rank: int
+    seed: int
+    sha256: str
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def write_adapter(
+    path: Path,
+    lora: dict[str, torch.Tensor],
+    token_embedding: torch.Tensor,
+    *,
+    token: str,
+    object_type: str,
+    base_model: str,
+    steps: int,
+    rank: int,
+    seed: int,
+    extra: dict[str, str] | None = None,
+) -> AdapterInfo:
+    """Writes atomically: a reader sees the old file or the whole new one, never a torn write."""
+    tensors = {k: v.detach().to("cpu", torch.float32).contiguous() for k, v in lora.items()}
+    tensors[TOKEN_KEY] = token_embedding.detach().to("cpu", torch.float32).reshape(1, -1).contiguous()
+    metadata = {
+        "format": FORMAT,
+        "format_version": str(FORMAT_VERSION),
+        "token": token,
+        "object_type": object_type,
+        "base_model": base_model,
+        "steps": str(steps),
+        "rank": str(rank),
+        "seed": str(seed),
+        **(extra or {}),
+    }
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        save_file(tensors, tmp, metadata=metadata)
+        with open(tmp, "rb") as f:
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return read_adapter_info(path)
+
+
+def _metadata(path: Path) -> dict[str, str]:
+    try:
+        with safe_open(str(path), framework="pt") as f:
+            metadata = f.metadata() or {}
+    except FileNotFoundError:
+        raise BadInput(f"adapter file {path} does not exist") from None
+    except (SafetensorError, OSError) as exc:
+        raise BadInput(f"{path} is not a readable adapter file: {exc}") from exc
+    if metadata.get("format") != FORMAT:
+        raise BadInput(f"{path} is a safetensors file but not an imprint adapter")
+    if int(metadata.get("format_version", "0")) > FORMAT_VERSION:
+        raise BadInput(f"{path} was written by a newer imprint (format {metadata['format_version']})")
+    return metadata
+
+
+def read_adapter_info(path: Path) -> AdapterInfo:
+    """The adapter's metadata, from the safetensors header (plus a hash of the whole file)."""
+    path = Path(path)
+    m = _metadata(path)
+    return AdapterInfo(
+        path=path,
+        token=m["token"],
+        object_type=m["object_type"],
+        base_model=m["base_model"],
+        steps=int(m["steps"]),
+        rank=int(m["rank"]),
+        seed=int(m["seed"]),
+        sha256=file_sha256(path),
+    )
+
+
+def read_adapter(path: Path) -> tuple[dict[str, str], dict[str, torch.Tensor], torch.Tensor]:
+    """(metadata, LoRA state dict in diffusers' layout, identifier embedding row)."""
+    path = Path(path)
+    metadata = _metadata(path)
+    tensors = load_file(str(path))
+    token_embedding = tensors.pop(TOKEN_KEY).reshape(-1)
+    return metadata, tensors, token_embedding

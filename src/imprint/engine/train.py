@@ -1,0 +1,221 @@
+"""DreamBooth-LoRA with a learned identifier token ("pivotal tuning"), read top to bottom.
+
+Follows diffusers' examples/dreambooth/train_dreambooth_lora.py: LoRA on the UNet's attention
+projections (optionally the text encoder's), captions "a photo of <id> <class>", optional prior
+preservation, epsilon/v-prediction MSE. Differences, each for speed on small machines: latents and
+frozen text features are computed once (see train_data), and only one identifier row trains instead
+of the whole embedding table.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from diffusers import DDPMScheduler, StableDiffusionPipeline
+from diffusers.utils import convert_state_dict_to_diffusers
+from peft import LoraConfig, inject_adapter_in_model
+from peft.utils import get_peft_model_state_dict
+from PIL import Image
+
+from imprint.engine.adapter_file import AdapterInfo, write_adapter
+from imprint.engine.base_model import BaseModel
+from imprint.engine.identifier import IDENTIFIER_TOKEN, add_identifier, class_token_ids, normalise_object_type
+from imprint.engine.images import augmented_views, prepare_images
+from imprint.engine.progress import ProgressCallback, StepClock
+from imprint.engine.train_config import TrainConfig, default_steps
+from imprint.engine.train_data import LatentCache, encode_text, token_ids
+
+UNET_TARGETS = ["to_k", "to_q", "to_v", "to_out.0"]
+TEXT_ENCODER_TARGETS = ["q_proj", "k_proj", "v_proj", "out_proj"]
+
+
+def train_adapter(
+    base: BaseModel,
+    images: Sequence[Image.Image],
+    object_type: str,
+    out_path: Path,
+    config: TrainConfig | None = None,
+    *,
+    progress: ProgressCallback | None = None,
+    cancel: threading.Event | None = None,
+) -> AdapterInfo:
+    """Trains an adapter for the subject in `images` and writes it to `out_path` (atomically).
+
+    Reports stages "preparing", "class images" (with prior preservation) and "training", each step;
+    raises Cancelled at the next step after `cancel` is set, leaving no file behind.
+    """
+    config = config or TrainConfig()
+    config.validate()
+    steps = config.steps or default_steps(base)
+    object_type = normalise_object_type(object_type)
+    class_token_ids(base.pipeline.tokenizer, object_type)  # fail on an unknown word before any heavy work
+    prepared = prepare_images(images, base.image_size)
+    generator = torch.Generator().manual_seed(config.seed)
+    device = base.device
+
+    # Private copies: the base model keeps serving generators while this run adds layers and tokens.
+    pipe = base.working_pipeline()
+    unet, text_encoder, tokenizer, vae = pipe.unet, pipe.text_encoder, pipe.tokenizer, pipe.vae
+
+    prepare = StepClock("preparing", 1, progress, cancel)
+    prepare.start()
+    views = [
+        view for image in prepared for view in augmented_views(image, base.image_size, augment=config.augment)
+    ]
+    instance_latents = LatentCache.encode(vae, views)
+    prepare.step(1)
+
+    # Prior preservation: the base model's own pictures of the class, generated before any LoRA exists.
+    class_prompt = f"a photo of {object_type}"
+    class_latents = None
+    if config.prior_preservation:
+        class_latents = LatentCache.fixed(_class_latents(pipe, class_prompt, config, progress, cancel), vae)
+
+    identifier = add_identifier(tokenizer, text_encoder, object_type)
+    unet_params = _add_lora(unet, UNET_TARGETS, config, generator)
+    text_params = (
+        _add_lora(text_encoder, TEXT_ENCODER_TARGETS, config, generator) if config.train_text_encoder else []
+    )
+    param_groups = [
+        {
+            "params": unet_params + text_params,
+            "lr": config.learning_rate,
+            "weight_decay": config.weight_decay,
+        },
+        # No decay on the identifier: it would pull the row from the class word towards zero.
+        {"params": [identifier.row], "lr": config.token_learning_rate, "weight_decay": 0.0},
+    ]
+    optimizer = torch.optim.AdamW(param_groups)
+    trainable = unet_params + text_params + [identifier.row]
+
+    noise_scheduler = DDPMScheduler.from_config(base.pipeline.scheduler.config)
+    instance_ids = token_ids(tokenizer, f"a photo of {IDENTIFIER_TOKEN} {object_type}", device)
+    class_ids = token_ids(tokenizer, class_prompt, device)
+    with torch.no_grad():
+        frozen_class_text = encode_text(text_encoder, class_ids)
+
+    unet.train()
+    clock = StepClock("training", steps, progress, cancel)
+    clock.start()
+    for step in range(steps):
+        latents = instance_latents.sample(config.batch_size, generator).to(device)
+        # All instance captions are one sentence: encode it once per step, broadcast over the batch.
+        text = encode_text(text_encoder, instance_ids).expand(config.batch_size, -1, -1)
+        if class_latents is not None:
+            class_text = (
+                encode_text(text_encoder, class_ids) if config.train_text_encoder else frozen_class_text
+            )
+            latents = torch.cat([latents, class_latents.sample(config.batch_size, generator).to(device)])
+            text = torch.cat([text, class_text.expand(config.batch_size, -1, -1)])
+
+        noise = torch.randn(latents.shape, generator=generator).to(device)
+        timesteps = torch.randint(
+            0, noise_scheduler.config.num_train_timesteps, (latents.shape[0],), generator=generator
+        ).to(device)
+        noisy = noise_scheduler.add_noise(latents, noise, timesteps)
+        with torch.autocast(device.type, dtype=base.dtype, enabled=base.dtype != torch.float32):
+            pred = unet(noisy.to(base.dtype), timesteps, text.to(base.dtype), return_dict=False)[0]
+        target = (
+            noise
+            if noise_scheduler.config.prediction_type == "epsilon"
+            else noise_scheduler.get_velocity(latents, noise, timesteps)
+        )
+
+        if class_latents is not None:
+            # Instance half and class half are weighed separately, as in the DreamBooth paper.
+            pred, prior_pred = pred.float().chunk(2)
+            target, prior_target = target.float().chunk(2)
+            loss = F.mse_loss(pred, target) + config.prior_loss_weight * F.mse_loss(prior_pred, prior_target)
+        else:
+            loss = F.mse_loss(pred.float(), target.float())
+
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(trainable, config.max_grad_norm)
+        optimizer.step()
+        optimizer.zero_grad(set_to_none=True)
+        clock.step(step + 1)
+
+    lora = {
+        f"unet.{k}": v for k, v in convert_state_dict_to_diffusers(get_peft_model_state_dict(unet)).items()
+    }
+    if config.train_text_encoder:
+        te_lora = convert_state_dict_to_diffusers(get_peft_model_state_dict(text_encoder))
+        lora |= {f"text_encoder.{k}": v for k, v in te_lora.items()}
+    return write_adapter(
+        Path(out_path),
+        lora,
+        identifier.row,
+        token=IDENTIFIER_TOKEN,
+        object_type=object_type,
+        base_model=base.name,
+        steps=steps,
+        rank=config.rank,
+        seed=config.seed,
+        extra={"train_text_encoder": str(config.train_text_encoder).lower(), "images": str(len(prepared))},
+    )
+
+
+def _add_lora(
+    model: torch.nn.Module, targets: list[str], config: TrainConfig, generator: torch.Generator
+) -> list[torch.nn.Parameter]:
+    """Adds LoRA (alpha = rank, so scale 1, as in the diffusers example); returns its fp32 params."""
+    lora_config = LoraConfig(
+        r=config.rank, lora_alpha=config.rank, init_lora_weights="gaussian", target_modules=targets
+    )
+    # peft's own injector rather than `model.add_adapter`: transformers 5's wrapper demands peft >= 0.22,
+    # newer than the peft that diffusers 0.42 is tested with; the resulting layers and keys are the same.
+    inject_adapter_in_model(lora_config, model)
+    params = []
+    for name, param in model.named_parameters():
+        if not param.requires_grad:
+            continue
+        # Re-draw peft's gaussian init from our generator: the global RNG is shared with other threads.
+        if "lora_A" in name:
+            with torch.no_grad():
+                param.copy_(torch.randn(param.shape, generator=generator) / config.rank)
+        # Trainable weights in fp32 even on a half-precision base, as diffusers' cast_training_params.
+        param.data = param.data.float()
+        params.append(param)
+    return params
+
+
+@torch.no_grad()
+def _class_latents(
+    pipe: StableDiffusionPipeline,
+    prompt: str,
+    config: TrainConfig,
+    progress: ProgressCallback | None,
+    cancel: threading.Event | None,
+) -> torch.Tensor:
+    """Latents the base model draws for the class prompt: used directly, no decode/encode round trip."""
+    batch = max(1, min(config.batch_size, config.num_class_images))
+    sizes = [min(batch, config.num_class_images - i) for i in range(0, config.num_class_images, batch)]
+    clock = StepClock("class images", len(sizes) * config.class_image_steps, progress, cancel)
+    clock.start()
+    done = 0
+    latents = []
+
+    def on_step(_pipe, _step, _timestep, kwargs):
+        nonlocal done
+        done += 1
+        clock.step(done)
+        return kwargs
+
+    for start, size in zip(range(0, config.num_class_images, batch), sizes, strict=True):
+        generators = [torch.Generator().manual_seed(config.seed * 100_003 + start + i) for i in range(size)]
+        out = pipe(
+            prompt,
+            num_images_per_prompt=size,
+            num_inference_steps=config.class_image_steps,
+            guidance_scale=config.class_guidance_scale,
+            generator=generators,
+            output_type="latent",
+            callback_on_step_end=on_step,
+            return_dict=False,
+        )[0]
+        latents.append(out.float())
+    return torch.cat(latents)

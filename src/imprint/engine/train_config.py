@@ -1,0 +1,57 @@
+"""What a training run can be asked to do, with defaults that fit the base model."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from imprint.engine.base_model import BaseModel
+from imprint.engine.errors import BadInput
+
+# UNets below this size are imprint-tiny class models that train on a CPU; above it, SD-class models.
+SMALL_UNET_PARAMETERS = 50_000_000
+# imprint-tiny: sized so a default run stays under two minutes on two CPU cores.
+SMALL_MODEL_STEPS = 200
+# SD 1.5-class models: the range DreamBooth-LoRA recipes use for a handful of photos.
+LARGE_MODEL_STEPS = 500
+
+
+@dataclass
+class TrainConfig:
+    steps: int | None = None  # None: default_steps(base)
+    rank: int = 8
+    seed: int = 0
+    # Higher than the diffusers example's 1e-4: runs here are a few hundred steps, not thousands.
+    learning_rate: float = 5e-4
+    # The identifier row moves faster than LoRA weights: it carries most of the subject's identity.
+    token_learning_rate: float = 2e-3
+    batch_size: int = 4
+    train_text_encoder: bool = False
+    prior_preservation: bool = False
+    num_class_images: int = 16
+    augment: bool = True
+    prior_loss_weight: float = 1.0
+    max_grad_norm: float = 1.0
+    weight_decay: float = 1e-2
+    class_image_steps: int = 20
+    class_guidance_scale: float = 4.0
+
+    def validate(self) -> None:
+        checks = {
+            "steps": self.steps is None or self.steps >= 1,
+            "rank": self.rank >= 1,
+            "batch_size": self.batch_size >= 1,
+            "learning_rate": self.learning_rate > 0,
+            "token_learning_rate": self.token_learning_rate >= 0,
+            "num_class_images": not self.prior_preservation or self.num_class_images >= 1,
+            "class_image_steps": self.class_image_steps >= 1,
+        }
+        bad = [name for name, ok in checks.items() if not ok]
+        if bad:
+            raise BadInput(
+                f"invalid training settings: {', '.join(f'{n}={getattr(self, n)!r}' for n in bad)}"
+            )
+
+
+def default_steps(base: BaseModel) -> int:
+    parameters = sum(p.numel() for p in base.pipeline.unet.parameters())
+    return SMALL_MODEL_STEPS if parameters < SMALL_UNET_PARAMETERS else LARGE_MODEL_STEPS

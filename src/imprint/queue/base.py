@@ -1,0 +1,19 @@
+"""How the API hands work to workers: a message is a job kind and a row id, nothing more."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Protocol
+
+Runner = Callable[[str, int], None]
+
+# Training (and v2 jobs, which train) share one lane so one training runs at a time by default.
+LANES: dict[str, str] = {"train": "train", "premodel": "train", "infer": "infer"}
+
+
+class JobQueue(Protocol):
+    def enqueue(self, kind: str, job_id: int) -> None: ...
+
+    def start(self) -> None: ...
+
+    def stop(self, timeout: float | None = None) -> None: ...

@@ -1,0 +1,85 @@
+"""Assembles one imprint process from Settings: database (migrated), blobs, queue, workers, API."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy import Engine
+from starlette.applications import Starlette
+
+from imprint.api.app import create_app
+from imprint.api.services import Services
+from imprint.auth import InMemoryNonceStore
+from imprint.config import Settings
+from imprint.ingest import FetchPolicy
+from imprint.queue.inprocess import InProcessQueue
+from imprint.service import keys, runs
+from imprint.service.assets import AssetCache
+from imprint.service.domain import NewKey
+from imprint.store.blobs.local import open_blob_store
+from imprint.store.db import make_engine, make_session_factory, migrate
+from imprint.store.keys import SqlKeyLookup
+from imprint.worker.context import WorkerContext
+from imprint.worker.dispatch import Dispatcher
+from imprint.worker.engine_runtime import EngineRuntime
+from imprint.world.vocabulary import SUBJECT_TYPES
+
+log = logging.getLogger(__name__)
+
+# Class words a v2 prompt may name; the bundled model knows the procedural world's subjects.
+KNOWN_OBJECT_TYPES: tuple[str, ...] = (*SUBJECT_TYPES, "person", "child", "baby", "puppy", "kitten", "bear")
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    engine: Engine
+    services: Services
+    queue: InProcessQueue
+    worker: WorkerContext
+    app: Starlette
+    first_key: NewKey | None
+
+    def start(self) -> None:
+        """Starts the workers and re-enqueues every job a previous process left unfinished."""
+        with self.services.sessions.begin() as session:
+            pending = runs.requeue_interrupted(session, now=utcnow())
+        self.queue.start()
+        for kind, job_id in pending:
+            self.queue.enqueue(kind, job_id)
+        if pending:
+            log.info("resumed %d unfinished job(s)", len(pending))
+
+    def stop(self, timeout: float | None = 30.0) -> None:
+        self.worker.stopping.set()
+        self.queue.stop(timeout)
+        self.engine.dispose()
+
+
+def build_runtime(settings: Settings, *, engine_runtime: EngineRuntime | None = None) -> Runtime:
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    db = make_engine(settings.db_url)
+    migrate(db)
+    sessions = make_session_factory(db)
+    with sessions.begin() as session:
+        first_key = keys.bootstrap(session, now=utcnow())
+    blobs = open_blob_store(settings.blob_root)
+    policy = FetchPolicy(max_bytes=settings.max_image_bytes, max_images=settings.max_images_per_job,
+                         read_timeout_s=settings.fetch_timeout_s)
+    worker = WorkerContext(
+        sessions=sessions, blobs=blobs, fetch_policy=policy, work_dir=settings.work_dir,
+        engine=engine_runtime or EngineRuntime(settings.base_model_source, device=settings.device),
+        default_inference_steps=settings.default_inference_steps)
+    queue = InProcessQueue(Dispatcher(worker), workers={"train": settings.train_workers,
+                                                        "infer": settings.inference_workers})
+    services = Services(
+        settings=settings, sessions=sessions, blobs=blobs, queue=queue,
+        keys=SqlKeyLookup(sessions, ttl=settings.key_cache_ttl_s), nonces=InMemoryNonceStore(),
+        assets=AssetCache(settings.asset_cache_bytes), known_object_types=KNOWN_OBJECT_TYPES, clock=utcnow)
+    return Runtime(settings, db, services, queue, worker, create_app(services), first_key)

@@ -1,0 +1,78 @@
+"""Use cases of image fetching. Assets are immutable, so a bounded in-memory cache is always correct."""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Hashable
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from imprint.service import views
+from imprint.service.domain import ImageContent
+from imprint.service.errors import DataNotFound
+from imprint.store.blobs.base import BlobStore
+from imprint.store.rows import ImageAssetRow
+
+
+class AssetCache:
+    """LRU of image contents bounded by total bytes; one lock, held only for dict operations."""
+
+    def __init__(self, max_bytes: int) -> None:
+        self._max = max_bytes
+        self._items: OrderedDict[Hashable, ImageContent] = OrderedDict()
+        self._bytes = 0
+        self._lock = threading.Lock()
+
+    def get(self, key: Hashable) -> ImageContent | None:
+        with self._lock:
+            item = self._items.get(key)
+            if item is not None:
+                self._items.move_to_end(key)
+            return item
+
+    def put(self, key: Hashable, item: ImageContent) -> None:
+        if len(item.data) > self._max:
+            return
+        with self._lock:
+            if key in self._items:
+                return
+            self._items[key] = item
+            self._bytes += len(item.data)
+            while self._bytes > self._max:
+                _, old = self._items.popitem(last=False)
+                self._bytes -= len(old.data)
+
+
+def _load(row: ImageAssetRow | None, *, blobs: BlobStore, what: str) -> ImageContent:
+    if row is None:
+        raise DataNotFound(f"Image not found: {what}")
+    asset = views.image_asset(row)
+    return ImageContent(asset, blobs.read_bytes(asset.blob_key))
+
+
+def find_image(session: Session, *, account_id: str, model_id: str, prompt_id: str, image_id: str,
+               blobs: BlobStore, cache: AssetCache) -> ImageContent:
+    key = ("v1", account_id, model_id, prompt_id, image_id)
+    if (hit := cache.get(key)) is not None:
+        return hit
+    row = session.scalars(select(ImageAssetRow).where(
+        ImageAssetRow.prompt_id == prompt_id, ImageAssetRow.image_id == image_id,
+        ImageAssetRow.model_id == model_id, ImageAssetRow.account_id == account_id)).first()
+    item = _load(row, blobs=blobs, what=f"modelId={model_id} promptId={prompt_id} imageId={image_id}")
+    cache.put(key, item)
+    return item
+
+
+def find_image_by_id(session: Session, *, account_id: str, image_id: str, blobs: BlobStore,
+                     cache: AssetCache) -> ImageContent:
+    key = ("v2", account_id, image_id)
+    if (hit := cache.get(key)) is not None:
+        return hit
+    # v1 ids ("0000.png") repeat across prompts, so only a unique match answers a lookup by id alone.
+    rows = session.scalars(select(ImageAssetRow).where(
+        ImageAssetRow.account_id == account_id, ImageAssetRow.image_id == image_id).limit(2)).all()
+    item = _load(rows[0] if len(rows) == 1 else None, blobs=blobs, what=f"imageId={image_id}")
+    cache.put(key, item)
+    return item

@@ -1,0 +1,106 @@
+"""ORM rows: the stored shape of accounts, keys, jobs and image assets. Every job row carries its tenant."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Index, Integer, String, Text
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class AccountRow(Base):
+    __tablename__ = "accounts"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    name: Mapped[str] = mapped_column(String(128))
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class AccessKeyRow(Base):
+    __tablename__ = "access_keys"
+
+    access_key_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    # HMAC verification needs the secret itself, so it cannot be stored hashed.
+    secret: Mapped[str] = mapped_column(String(128))
+    account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id"), index=True)
+    user_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class TrainJobRow(Base):
+    __tablename__ = "train_jobs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    account_id: Mapped[str] = mapped_column(String(32))
+    created_by: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    model_id: Mapped[str] = mapped_column(String(128), unique=True)
+    # "v1": a model the caller trained; "v2": the internal model of a pre-model inference job.
+    origin: Mapped[str] = mapped_column(String(8), default="v1")
+    name: Mapped[str] = mapped_column(Text)
+    object_type: Mapped[str] = mapped_column(String(64))
+    image_urls: Mapped[list[str]] = mapped_column(JSON)
+    train_steps: Mapped[int] = mapped_column(Integer)
+    seed: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(32))
+    progress: Mapped[float] = mapped_column(Float, default=0.0)
+    failure_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    adapter_key: Mapped[str | None] = mapped_column(String(256), nullable=True)
+    adapter_sha256: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    updated_at: Mapped[datetime] = mapped_column(DateTime)
+
+    __table_args__ = (Index("ix_train_jobs_account_origin", "account_id", "origin", "id"),
+                      Index("ix_train_jobs_status", "status"))
+
+
+class InferenceJobRow(Base):
+    __tablename__ = "inference_jobs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    account_id: Mapped[str] = mapped_column(String(32))
+    created_by: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    train_job_id: Mapped[int] = mapped_column(ForeignKey("train_jobs.id"))
+    model_id: Mapped[str] = mapped_column(String(128))
+    prompt_id: Mapped[str] = mapped_column(String(64), unique=True)
+    generation: Mapped[str] = mapped_column(String(8), default="v1")
+    prompt: Mapped[str] = mapped_column(Text)
+    image_number: Mapped[int] = mapped_column(Integer)
+    seed: Mapped[int] = mapped_column(Integer)
+    strength: Mapped[float | None] = mapped_column(Float, nullable=True)
+    status: Mapped[str] = mapped_column(String(32))
+    progress: Mapped[float] = mapped_column(Float, default=0.0)
+    failure_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # Denormalised from image_assets so that listing jobs needs no join per job.
+    result_image_ids: Mapped[list[str] | None] = mapped_column(JSON, nullable=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    updated_at: Mapped[datetime] = mapped_column(DateTime)
+
+    __table_args__ = (Index("ix_inference_jobs_account", "account_id", "train_job_id"),
+                      Index("ix_inference_jobs_status", "status"))
+
+
+class ImageAssetRow(Base):
+    __tablename__ = "image_assets"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    account_id: Mapped[str] = mapped_column(String(32))
+    inference_job_id: Mapped[int] = mapped_column(ForeignKey("inference_jobs.id"))
+    model_id: Mapped[str] = mapped_column(String(128))
+    prompt_id: Mapped[str] = mapped_column(String(64))
+    image_id: Mapped[str] = mapped_column(String(128))
+    blob_key: Mapped[str] = mapped_column(String(256))
+    sha256: Mapped[str] = mapped_column(String(64))
+    size: Mapped[int] = mapped_column(Integer)
+    width: Mapped[int] = mapped_column(Integer)
+    height: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+
+    __table_args__ = (Index("ux_image_assets_prompt_image", "prompt_id", "image_id", unique=True),
+                      Index("ix_image_assets_account_image", "account_id", "image_id"))

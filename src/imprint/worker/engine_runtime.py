@@ -1,0 +1,74 @@
+"""The engine as the workers see it: one lazily loaded base model and generator, shared by all jobs."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from PIL import Image
+
+Fraction = Callable[[float], None]
+
+# The engine reports each stage from 0 to 1; a job's progress is one bar across the stages.
+TRAIN_STAGES: dict[str, tuple[float, float]] = {
+    "preparing": (0.0, 0.05),
+    "class images": (0.05, 0.25),
+    "training": (0.05, 1.0),
+}
+
+
+def _staged(progress: Fraction, stages: dict[str, tuple[float, float]]) -> Callable[[Any], None]:
+    def report(p: Any) -> None:
+        start, end = stages.get(p.stage, (0.0, 1.0))
+        progress(start + (end - start) * p.fraction)
+
+    return report
+
+
+class EngineRuntime:
+    def __init__(self, source: str, *, device: str = "cpu") -> None:
+        self.source, self.device = source, device
+        self._lock = threading.Lock()
+        self._base: Any = None
+        self._generator: Any = None
+
+    def base(self) -> Any:
+        from imprint.engine import BaseModel
+
+        with self._lock:
+            if self._base is None:
+                self._base = BaseModel.load(self.source, device=self.device)
+            return self._base
+
+    def generator(self) -> Any:
+        from imprint.engine import Generator
+
+        base = self.base()
+        with self._lock:
+            if self._generator is None:
+                self._generator = Generator(base)
+            return self._generator
+
+    @property
+    def image_size(self) -> int:
+        return int(self.base().image_size)
+
+    def train(self, images: list[Image.Image], *, object_type: str, out_path: Path, steps: int, seed: int,
+              progress: Fraction, cancel: threading.Event) -> None:
+        from imprint.engine import TrainConfig, train_adapter
+
+        train_adapter(self.base(), images, object_type, out_path, TrainConfig(steps=steps, seed=seed),
+                      progress=_staged(progress, TRAIN_STAGES), cancel=cancel)
+
+    def generate(self, *, prompt: str, adapter: Path | None, num_images: int, seed: int, steps: int,
+                 strength: float | None, progress: Fraction, cancel: threading.Event) -> list[Image.Image]:
+        from imprint.engine import GenerateRequest
+
+        # v2 strength (0.3-0.8, default 0.5) scales the adapter around the engine's neutral 1.0.
+        scale = 1.0 if strength is None else 2.0 * strength
+        request = GenerateRequest(prompt=prompt, adapter=adapter, num_images=num_images, seed=seed,
+                                  steps=steps, adapter_scale=scale)
+        images = self.generator().generate(request, progress=lambda p: progress(p.fraction), cancel=cancel)
+        return list(images)

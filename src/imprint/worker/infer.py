@@ -1,0 +1,70 @@
+"""Runs one inference job: v1 on a trained model, v2 training its internal model first."""
+
+from __future__ import annotations
+
+import io
+import logging
+
+from imprint.service import runs
+from imprint.service.runs import GeneratedImage, InferenceWork
+from imprint.service.states import Status
+from imprint.worker.context import WorkerContext
+from imprint.worker.failures import Failure, classify
+from imprint.worker.progress import ProgressWriter
+from imprint.worker.train import train_model
+
+log = logging.getLogger(__name__)
+
+# Share of a v2 job's progress bar given to training its internal model.
+PREMODEL_TRAIN_SHARE = 0.8
+
+
+def _ensure_adapter(ctx: WorkerContext, work: InferenceWork) -> str:
+    model = work.model
+    if model.adapter_key and ctx.blobs.exists(model.adapter_key):
+        return model.adapter_key
+    if work.generation == "v1":
+        raise Failure(Status.INFERRING_TERMINATED, f"the adapter of model {model.model_id} is missing")
+    progress = ProgressWriter(ctx, kind=runs.INFER, job_id=work.job_id, span=PREMODEL_TRAIN_SHARE)
+    blob = train_model(ctx, model, progress)
+    with ctx.sessions.begin() as session:
+        runs.finish_premodel_training(session, train_job_id=model.job_id, adapter=blob, now=ctx.clock())
+    return blob.key
+
+
+def _generate(ctx: WorkerContext, work: InferenceWork, adapter_key: str) -> list[GeneratedImage]:
+    start = PREMODEL_TRAIN_SHARE if work.generation == "v2" else 0.0
+    progress = ProgressWriter(ctx, kind=runs.INFER, job_id=work.job_id, start=start, span=1.0 - start)
+    try:
+        images = ctx.engine.generate(
+            prompt=work.prompt, adapter=ctx.blobs.local_path(adapter_key), num_images=work.image_number,
+            seed=work.seed, steps=ctx.default_inference_steps, strength=work.strength, progress=progress,
+            cancel=ctx.stopping)
+    except Exception as exc:
+        raise classify(exc, stage="inference") from exc
+    out: list[GeneratedImage] = []
+    for image_id, image in zip(runs.image_ids(work), images, strict=True):
+        buf = io.BytesIO()
+        image.save(buf, format="PNG")
+        blob = ctx.blobs.put_bytes(f"images/{work.account_id}/{work.prompt_id}/{image_id}", buf.getvalue())
+        out.append(GeneratedImage(image_id, blob, image.width, image.height))
+    return out
+
+
+def run_inference_job(ctx: WorkerContext, job_id: int) -> None:
+    with ctx.sessions.begin() as session:
+        work = runs.begin_inference(session, job_id=job_id, now=ctx.clock())
+    if work is None:
+        return
+    try:
+        images = _generate(ctx, work, _ensure_adapter(ctx, work))
+    except Failure as failure:
+        if failure.status is None:
+            return
+        log.info("inference job %s failed: %s %s", job_id, failure.status, failure.reason)
+        with ctx.sessions.begin() as session:
+            runs.fail_inference(session, job_id=job_id, status=failure.status, reason=failure.reason,
+                                now=ctx.clock())
+        return
+    with ctx.sessions.begin() as session:
+        runs.finish_inference(session, job_id=job_id, images=images, now=ctx.clock())

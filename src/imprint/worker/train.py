@@ -1,0 +1,58 @@
+"""Runs one v1 training job. Safe to run twice: a finished or failed job is left alone."""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+from pathlib import Path
+
+from imprint.ingest import ImageFetchError, fetch_images
+from imprint.service import runs
+from imprint.service.runs import TrainWork
+from imprint.service.states import Status
+from imprint.store.blobs.base import BlobRef
+from imprint.worker.context import WorkerContext
+from imprint.worker.failures import Failure, classify
+from imprint.worker.progress import ProgressWriter
+
+log = logging.getLogger(__name__)
+
+
+def adapter_key(work: TrainWork) -> str:
+    return f"adapters/{work.account_id}/{work.model_id}.safetensors"
+
+
+def train_model(ctx: WorkerContext, work: TrainWork, progress: ProgressWriter) -> BlobRef:
+    """Fetches the images and trains the adapter; raises Failure with the status to record."""
+    try:
+        images = fetch_images(work.image_urls, ctx.fetch_policy)
+    except ImageFetchError as exc:
+        raise Failure(Status.WRONG_IMAGE_URL, f"training images could not be used: {exc}") from exc
+    ctx.work_dir.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=ctx.work_dir) as tmp:
+        out = Path(tmp) / "adapter.safetensors"
+        try:
+            ctx.engine.train(images, object_type=work.object_type, out_path=out, steps=work.train_steps,
+                             seed=work.seed, progress=progress, cancel=ctx.stopping)
+        except Exception as exc:
+            raise classify(exc, stage="training") from exc
+        return ctx.blobs.put_file(adapter_key(work), out)
+
+
+def run_train_job(ctx: WorkerContext, job_id: int) -> None:
+    with ctx.sessions.begin() as session:
+        work = runs.begin_training(session, job_id=job_id, now=ctx.clock())
+    if work is None:
+        return
+    try:
+        blob = train_model(ctx, work, ProgressWriter(ctx, kind=runs.TRAIN, job_id=job_id))
+    except Failure as failure:
+        if failure.status is None:  # shutting down: the job stays TRAINING and is re-run on start
+            return
+        log.info("training job %s failed: %s %s", job_id, failure.status, failure.reason)
+        with ctx.sessions.begin() as session:
+            runs.fail_training(session, job_id=job_id, status=failure.status, reason=failure.reason,
+                               now=ctx.clock())
+        return
+    with ctx.sessions.begin() as session:
+        runs.finish_training(session, job_id=job_id, adapter=blob, now=ctx.clock())

@@ -1,0 +1,137 @@
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import pytest
+from PIL import Image
+from safetensors.torch import load_file
+
+from imprint.engine import (
+    AdapterInfo,
+    BadInput,
+    BaseModel,
+    Cancelled,
+    Progress,
+    TrainConfig,
+    UnusableImages,
+    read_adapter_info,
+    train_adapter,
+)
+from imprint.engine.adapter_file import TOKEN_KEY
+
+
+def test_adapter_file_carries_lora_token_and_metadata(dog_adapter: AdapterInfo, base: BaseModel) -> None:
+    assert dog_adapter.path.is_file()
+    assert (dog_adapter.object_type, dog_adapter.steps, dog_adapter.rank, dog_adapter.seed) == (
+        "dog",
+        4,
+        8,
+        0,
+    )
+    assert dog_adapter.base_model == base.name
+    assert read_adapter_info(dog_adapter.path) == dog_adapter
+    tensors = load_file(dog_adapter.path)
+    assert tensors[TOKEN_KEY].shape == (1, base.pipeline.text_encoder.config.hidden_size)
+    lora_keys = [k for k in tensors if k != TOKEN_KEY]
+    assert lora_keys and all(k.startswith("unet.") and ".lora" in k for k in lora_keys)
+    assert {k.split(".lora")[0].rsplit(".", 1)[-1] for k in lora_keys} >= {"to_q", "to_k", "to_v"}
+
+
+def test_no_temporary_files_are_left_behind(dog_adapter: AdapterInfo) -> None:
+    assert sorted(p.name for p in dog_adapter.path.parent.iterdir() if p.name.startswith(".")) == []
+
+
+def test_progress_reports_every_step_with_rate_and_eta(base: BaseModel, dog_images, tmp_path: Path) -> None:
+    events: list[Progress] = []
+    train_adapter(
+        base, dog_images, "dog", tmp_path / "a.safetensors", TrainConfig(steps=3), progress=events.append
+    )
+    training = [e for e in events if e.stage == "training"]
+    assert [e.done for e in training] == [0, 1, 2, 3] and all(e.total == 3 for e in training)
+    assert all(
+        e.steps_per_second and e.steps_per_second > 0 and e.eta_seconds is not None for e in training[1:]
+    )
+    assert training[-1].fraction == 1.0 and training[-1].eta_seconds == 0
+
+
+def test_same_seed_same_adapter(
+    base: BaseModel, dog_images, dog_adapter: AdapterInfo, tmp_path: Path
+) -> None:
+    again = train_adapter(
+        base, dog_images, "dog", tmp_path / "again.safetensors", TrainConfig(steps=dog_adapter.steps)
+    )
+    other = train_adapter(
+        base, dog_images, "dog", tmp_path / "other.safetensors", TrainConfig(steps=dog_adapter.steps, seed=7)
+    )
+    first, second, third = (load_file(p) for p in (dog_adapter.path, again.path, other.path))
+    assert all(first[k].equal(second[k]) for k in first)
+    assert not all(first[k].equal(third[k]) for k in first)
+
+
+def test_cancel_mid_training_raises_and_writes_nothing(base: BaseModel, dog_images, tmp_path: Path) -> None:
+    cancel = threading.Event()
+    seen: list[int] = []
+
+    def on_progress(p: Progress) -> None:
+        if p.stage == "training":
+            seen.append(p.done)
+            if p.done == 2:
+                cancel.set()
+
+    with pytest.raises(Cancelled):
+        train_adapter(
+            base,
+            dog_images,
+            "dog",
+            tmp_path / "x.safetensors",
+            TrainConfig(steps=50),
+            progress=on_progress,
+            cancel=cancel,
+        )
+    assert seen[-1] == 2
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_grayscale_image_trains(base: BaseModel, dog_images, tmp_path: Path) -> None:
+    gray = [dog_images[0].convert("L")]
+    info = train_adapter(base, gray, "dog", tmp_path / "g.safetensors", TrainConfig(steps=1, augment=False))
+    assert info.steps == 1
+
+
+def test_zero_images_is_bad_input(base: BaseModel, tmp_path: Path) -> None:
+    with pytest.raises(BadInput, match="no training images"):
+        train_adapter(base, [], "dog", tmp_path / "z.safetensors")
+
+
+def test_one_pixel_image_is_rejected(base: BaseModel, tmp_path: Path) -> None:
+    with pytest.raises(UnusableImages, match="too small") as err:
+        train_adapter(base, [Image.new("RGB", (1, 1))], "dog", tmp_path / "z.safetensors")
+    assert list(err.value.reasons) == [0]
+
+
+def test_unknown_object_type_is_bad_input(base: BaseModel, dog_images, tmp_path: Path) -> None:
+    with pytest.raises(BadInput, match="giraffe"):
+        train_adapter(base, dog_images, "giraffe", tmp_path / "z.safetensors")
+
+
+def test_invalid_config_is_bad_input(base: BaseModel, dog_images, tmp_path: Path) -> None:
+    with pytest.raises(BadInput, match="rank=0"):
+        train_adapter(base, dog_images, "dog", tmp_path / "z.safetensors", TrainConfig(rank=0))
+
+
+def test_prior_preservation_and_text_encoder_lora(base: BaseModel, dog_images, tmp_path: Path) -> None:
+    events: list[Progress] = []
+    config = TrainConfig(
+        steps=2,
+        rank=4,
+        prior_preservation=True,
+        num_class_images=2,
+        class_image_steps=2,
+        train_text_encoder=True,
+    )
+    info = train_adapter(base, dog_images, "dog", tmp_path / "p.safetensors", config, progress=events.append)
+    assert info.rank == 4
+    assert [e.done for e in events if e.stage == "class images"] == [0, 1, 2]
+    keys = load_file(info.path).keys()
+    assert any(k.startswith("text_encoder.") for k in keys) and any(k.startswith("unet.") for k in keys)
