@@ -18,8 +18,12 @@ from imprint.world.subject import Subject
 
 
 def add_common_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--base-model", type=Path, default=None,
-                        help="diffusers pipeline folder (default: a random-weight imprint-tiny-shaped one)")
+    parser.add_argument(
+        "--base-model",
+        type=Path,
+        default=None,
+        help="diffusers pipeline folder (default: a random-weight imprint-tiny-shaped one)",
+    )
     parser.add_argument("--quick", action="store_true", help="fewer repetitions, for a smoke run")
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads (default 1)")
 

@@ -34,11 +34,26 @@ class Settings:
     default_train_steps: int = 100
     max_train_steps: int = 5000
     default_inference_steps: int = 25
-    max_images_per_job: int = 20
-    max_image_bytes: int = 10 * 1024 * 1024
+    max_images_per_job: int = 50
+    max_image_bytes: int = 20 * 1024 * 1024
     fetch_timeout_s: float = 20.0
+    # CIDRs image URLs may point into although they are not public (an on-premise image store);
+    # everything else that is not a public address is refused.
+    allow_fetch_from: tuple[str, ...] = ()
     key_cache_ttl_s: float = 2.0
     asset_cache_bytes: int = 64 * 1024 * 1024
+    # Security limits and RAM (docs/security.md). The region only names resources in RAM ARNs.
+    region: str = "cn-shanghai"
+    # Per-AccessKey token bucket: sustained requests per second and burst; a rate of 0 disables it.
+    rate_limit_per_s: float = 50.0
+    rate_limit_burst: int = 100
+    max_body_bytes: int = 1024 * 1024
+    max_prompt_chars: int = 2000
+    # Unfinished jobs (trainings and inference jobs) one account may have; beyond it a new job ends
+    # as TOO_MANY_INFERENCE_REQUESTS, so one tenant cannot take the whole shared queue.
+    max_active_jobs_per_account: int = 8
+    # Peers (IPs or CIDRs) whose X-Forwarded-For/-Proto are believed; empty: only the socket counts.
+    trusted_proxies: tuple[str, ...] = ()
     extra: dict[str, str] = field(default_factory=dict)
 
     @property

@@ -9,11 +9,13 @@ from datetime import UTC, datetime
 from sqlalchemy import Engine
 from starlette.applications import Starlette
 
+from imprint.api.admin.token import AdminToken
 from imprint.api.app import create_app
+from imprint.api.ratelimit import make_limiter
 from imprint.api.services import Services
-from imprint.auth import InMemoryNonceStore
+from imprint.auth import InMemoryNonceStore, TrustedProxies
 from imprint.config import Settings
-from imprint.ingest import FetchPolicy
+from imprint.ingest import FetchPolicy, parse_networks
 from imprint.queue.inprocess import InProcessQueue
 from imprint.service import keys, runs
 from imprint.service.assets import AssetCache
@@ -21,6 +23,9 @@ from imprint.service.domain import NewKey
 from imprint.store.blobs.local import open_blob_store
 from imprint.store.db import make_engine, make_session_factory, migrate
 from imprint.store.keys import SqlKeyLookup
+from imprint.store.policies import SqlPolicySource
+from imprint.store.sealing import prepare_secrets
+from imprint.store.secret_box import load_server_key
 from imprint.worker.context import WorkerContext
 from imprint.worker.dispatch import Dispatcher
 from imprint.worker.engine_runtime import EngineRuntime
@@ -67,11 +72,14 @@ def build_runtime(settings: Settings, *, engine_runtime: EngineRuntime | None = 
     db = make_engine(settings.db_url)
     migrate(db)
     sessions = make_session_factory(db)
+    box = load_server_key(settings.data_dir)
     with sessions.begin() as session:
-        first_key = keys.bootstrap(session, now=utcnow())
+        prepare_secrets(session, box)
+        first_key = keys.bootstrap(session, box=box, now=utcnow())
     blobs = open_blob_store(settings.blob_root)
     policy = FetchPolicy(max_bytes=settings.max_image_bytes, max_images=settings.max_images_per_job,
-                         read_timeout_s=settings.fetch_timeout_s)
+                         read_timeout_s=settings.fetch_timeout_s,
+                         allow_networks=parse_networks(settings.allow_fetch_from))
     worker = WorkerContext(
         sessions=sessions, blobs=blobs, fetch_policy=policy, work_dir=settings.work_dir,
         engine=engine_runtime or EngineRuntime(settings.base_model_source, device=settings.device),
@@ -80,6 +88,10 @@ def build_runtime(settings: Settings, *, engine_runtime: EngineRuntime | None = 
                                                         "infer": settings.inference_workers})
     services = Services(
         settings=settings, sessions=sessions, blobs=blobs, queue=queue,
-        keys=SqlKeyLookup(sessions, ttl=settings.key_cache_ttl_s), nonces=InMemoryNonceStore(),
-        assets=AssetCache(settings.asset_cache_bytes), known_object_types=KNOWN_OBJECT_TYPES, clock=utcnow)
+        keys=SqlKeyLookup(sessions, box, ttl=settings.key_cache_ttl_s), nonces=InMemoryNonceStore(),
+        assets=AssetCache(settings.asset_cache_bytes), known_object_types=KNOWN_OBJECT_TYPES, clock=utcnow,
+        policies=SqlPolicySource(sessions, ttl=settings.key_cache_ttl_s),
+        limiter=make_limiter(settings.rate_limit_per_s, settings.rate_limit_burst),
+        trusted_proxies=TrustedProxies(settings.trusted_proxies), box=box,
+        admin_token=AdminToken(settings.data_dir))
     return Runtime(settings, db, services, queue, worker, create_app(services), first_key)

@@ -118,6 +118,8 @@ def settings_for(data_dir: Path, base_model: Path, **overrides: Any) -> Settings
         default_train_steps=3,
         default_inference_steps=2,
         key_cache_ttl_s=0.0,
+        # The image server below listens on loopback, which the fetcher refuses unless allowed.
+        allow_fetch_from=("127.0.0.0/8",),
     )
     values.update(overrides)
     return Settings(**values)

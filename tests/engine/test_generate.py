@@ -200,3 +200,14 @@ def test_text_encoder_lora_adapter_serves_and_switches(
     plain = generator.generate(request(prompt="a photo of"))
     assert same(first, generator.generate(request(adapter=with_te)))
     assert same(plain, generator.generate(request(prompt="a photo of")))
+
+
+def test_hotswapped_adapter_renders_like_a_fresh_load(
+    base: BaseModel, dog_adapter: AdapterInfo, cat_adapter: AdapterInfo
+) -> None:
+    one_slot = Generator(base, max_adapters=1)
+    dog = one_slot.generate(request(adapter=dog_adapter.path, adapter_scale=0.7))
+    cat = one_slot.generate(request(adapter=cat_adapter.path))  # same layout: overwrites dog in place
+    assert one_slot.stats().evictions == 1 and one_slot.stats().last_unload_ms == 0.0
+    assert same(cat, Generator(base).generate(request(adapter=cat_adapter.path)))
+    assert same(dog, one_slot.generate(request(adapter=dog_adapter.path, adapter_scale=0.7)))

@@ -8,20 +8,22 @@ import uuid
 
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
 from imprint.api import envelope
-from imprint.api.auth_dependency import authenticate
+from imprint.api.admin.routes import admin_mount
+from imprint.api.auth_dependency import guard
+from imprint.api.body import read_body
 from imprint.api.call import Call, Ok
-from imprint.api.error_map import RouteError, to_http
+from imprint.api.error_map import UNKNOWN, RouteError, to_wire
 from imprint.api.operations import BY_PATH, Operation
 from imprint.api.params import Params
 from imprint.api.services import Services
 
 log = logging.getLogger(__name__)
-MAX_BODY = 1024 * 1024
 
 
 class Dispatcher:
@@ -32,12 +34,12 @@ class Dispatcher:
         request_id = str(uuid.uuid4()).upper()
         try:
             op = self._route(request)
-            body = await self._body(request)
+            body = await read_body(request, self.services.settings.max_body_bytes)
             if op.inline:
                 return self._execute(op, request, body, request_id)
             return await run_in_threadpool(self._execute, op, request, body, request_id)
         except Exception as exc:  # every failure leaves as an envelope, never as a traceback
-            return envelope.failure(*to_http(exc), request_id)
+            return envelope.error(to_wire(exc), request_id)
 
     @staticmethod
     def _route(request: Request) -> Operation:
@@ -48,19 +50,10 @@ class Dispatcher:
             raise RouteError(405, "UnsupportedHTTPMethod", f"{op.action} must be called with {op.method}")
         return op
 
-    @staticmethod
-    async def _body(request: Request) -> bytes:
-        declared = request.headers.get("content-length", "")
-        if declared.isdigit() and int(declared) > MAX_BODY:
-            raise RouteError(413, "B_PARAMETER_INVALID_EXCEPTION", f"request body exceeds {MAX_BODY} bytes")
-        return await request.body()
-
     def _execute(self, op: Operation, request: Request, body: bytes, request_id: str) -> Response:
         services, scope = self.services, request.scope
         now = services.clock()
-        principal = authenticate(services, method=request.method, raw_path=scope.get("raw_path") or b"",
-                                 query=scope.get("query_string", b""), headers=scope["headers"], body=body,
-                                 action=op.action, now=now)
+        principal = guard(services, op, request, body, now)
         params = Params.from_wire(scope.get("query_string", b""), body,
                                   request.headers.get("content-type", ""), has_body=op.method == "POST")
         with services.sessions() as session:
@@ -75,10 +68,20 @@ class Dispatcher:
         return reply
 
 
+async def _framework_error(request: Request, exc: Exception) -> Response:
+    # Starlette's own 404/405 (admin paths, odd methods) leave as envelopes like every other error.
+    status = exc.status_code if isinstance(exc, HTTPException) else 500
+    code = {404: "InvalidAction.NotFound", 405: "UnsupportedHTTPMethod"}.get(status, "UNKNOWN_ERROR")
+    message = f"{request.method} {request.url.path} is not supported" if status < 500 else UNKNOWN[2]
+    return envelope.failure(status, code, message, str(uuid.uuid4()).upper())
+
+
 def create_app(services: Services) -> Starlette:
     dispatcher = Dispatcher(services)
     # One catch-all route: the operation table, not the framework, decides what exists.
     methods = ["GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS"]
-    app = Starlette(routes=[Route("/{path:path}", dispatcher.handle, methods=methods)])
+    app = Starlette(routes=[admin_mount(services),
+                            Route("/{path:path}", dispatcher.handle, methods=methods)],
+                    exception_handlers={HTTPException: _framework_error})
     app.state.services = services
     return app

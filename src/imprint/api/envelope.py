@@ -10,6 +10,8 @@ from typing import Any
 
 from starlette.responses import Response
 
+from imprint.api.error_map import WireError
+
 JSON = "application/json;charset=utf-8"
 
 
@@ -25,8 +27,14 @@ def success(data: Any, request_id: str, *, notice: tuple[str, str] | None = None
     return Response(_dump(payload), 200, media_type=JSON, headers={"x-acs-request-id": request_id})
 
 
-def failure(status: int, code: str, message: str, request_id: str) -> Response:
+def failure(status: int, code: str, message: str, request_id: str, *, extra: dict[str, Any] | None = None,
+            headers: dict[str, str] | None = None) -> Response:
     payload = {"requestId": request_id, "success": False, "errCode": code, "errMessage": message,
                "httpStatusCode": status, "data": None, "RequestId": request_id, "Code": code,
-               "Message": message}
-    return Response(_dump(payload), status, media_type=JSON, headers={"x-acs-request-id": request_id})
+               "Message": message, **(extra or {})}
+    return Response(_dump(payload), status, media_type=JSON,
+                    headers={"x-acs-request-id": request_id, **(headers or {})})
+
+
+def error(wire: WireError, request_id: str) -> Response:
+    return failure(wire.status, wire.code, wire.message, request_id, extra=wire.extra, headers=wire.headers)

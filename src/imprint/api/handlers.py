@@ -18,8 +18,9 @@ def add_model_train_job(call: Call) -> Reply:
         call.session, account_id=call.account_id, user_id=call.user_id,
         name=p.text("name", max_length=MAX_NAME), object_type=object_type(p),
         image_urls=p.text_list("imageUrl", max_items=s.max_images_per_job),
-        train_steps=train_steps(p, s), now=call.now)
-    call.enqueue(runs.TRAIN, job.id)
+        train_steps=train_steps(p, s), now=call.now, account_limit=s.max_active_jobs_per_account)
+    if job.status == Status.SUBMITTED:
+        call.enqueue(runs.TRAIN, job.id)
     return Ok(wire.train_job(job))
 
 
@@ -36,11 +37,11 @@ def query_model_train_job_list(call: Call) -> Reply:
 
 
 def add_inference_job(call: Call) -> Reply:
-    p = call.params
+    p, s = call.params, call.services.settings
     job = inference.submit_inference_job(
         call.session, account_id=call.account_id, user_id=call.user_id, model_id=p.text("modelId"),
-        prompt=prompt(p), image_number=image_number(p), seed=seed(p),
-        queue_limit=call.services.settings.inference_queue_size, now=call.now)
+        prompt=prompt(p, s), image_number=image_number(p), seed=seed(p),
+        queue_limit=s.inference_queue_size, now=call.now, account_limit=s.max_active_jobs_per_account)
     if job.status == Status.SUBMITTED:
         call.enqueue(runs.INFER, job.id)
     return Ok(wire.inference_job(job))
@@ -63,14 +64,15 @@ def query_image_asset(call: Call) -> Reply:
 
 def add_pre_model_inference_job(call: Call) -> Reply:
     p, s = call.params, call.services
-    text = prompt(p)
+    text = prompt(p, s.settings)
     job = inference.submit_premodel_job(
         call.session, account_id=call.account_id, user_id=call.user_id,
         image_urls=p.text_list("imageUrl", max_items=s.settings.max_images_per_job), prompt=text,
         object_type=inference.object_type_from_prompt(text, s.known_object_types, s.settings.v2_object_type),
         train_steps=train_steps(p, s.settings), image_number=image_number(p), seed=seed(p),
         strength=strength(p),
-        queue_limit=s.settings.inference_queue_size, now=call.now)
+        queue_limit=s.settings.inference_queue_size, now=call.now,
+        account_limit=s.settings.max_active_jobs_per_account)
     if job.status == Status.SUBMITTED:
         call.enqueue(runs.PREMODEL, job.id)
     return Ok(wire.inference_job(job))

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from imprint.api import handlers as h
 from imprint.api.call import Call, Reply
+from imprint.auth.authorize import RAM_SERVICE
 
 PREFIX = "/api/v1/personalizedtxt2img/"
 
@@ -20,6 +21,12 @@ class Operation:
     # Image reads are served from memory caches after the first hit; running them on the event
     # loop saves the thread hop that otherwise dominates their cost (a miss is one indexed read).
     inline: bool = False
+    # The RAM action a policy names (contract §2); only #7's differs from "aicontent:" + action.
+    ram_name: str | None = None
+
+    @property
+    def ram_action(self) -> str:
+        return f"{RAM_SERVICE}:{self.ram_name or self.action}"
 
 
 OPERATIONS: tuple[Operation, ...] = (
@@ -35,7 +42,7 @@ OPERATIONS: tuple[Operation, ...] = (
     Operation("Personalizedtxt2imgQueryImageAsset", "GET", PREFIX + "queryImageAsset", h.query_image_asset,
               inline=True),
     Operation("PersonalizedTextToImageAddInferenceJob", "POST", PREFIX + "addPreModelInferenceJob",
-              h.add_pre_model_inference_job),
+              h.add_pre_model_inference_job, ram_name="PersonalizedTextToImageAddPreModelInferenceJob"),
     Operation("PersonalizedTextToImageQueryPreModelInferenceJobInfo", "GET",
               PREFIX + "queryPreModelInferenceJobInfo", h.query_pre_model_inference_job_info),
     Operation("PersonalizedTextToImageQueryImageAsset", "GET", PREFIX + "queryImageAssetFromImageId",

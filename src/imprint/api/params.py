@@ -31,6 +31,10 @@ def parse_body(body: bytes, content_type: str) -> dict[str, Any]:
         value = json.loads(text)
     except json.JSONDecodeError as exc:
         raise MalformedBody(f"the request body is not valid JSON: {exc.msg} at position {exc.pos}") from None
+    except RecursionError:
+        raise MalformedBody("the request body is nested too deeply") from None
+    except ValueError:  # an integer literal past Python's digit limit
+        raise MalformedBody("the request body holds a number too long to read") from None
     if not isinstance(value, dict):
         raise MalformedBody("the request body must be a JSON object")
     return value

@@ -8,11 +8,16 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from imprint.api.admin.token import AdminToken
+from imprint.api.ratelimit import RateLimiter
+from imprint.auth.authorize import PolicySource
+from imprint.auth.connection import TrustedProxies
 from imprint.auth.credentials import KeyLookup, NonceStore
 from imprint.config import Settings
 from imprint.queue.base import JobQueue
 from imprint.service.assets import AssetCache
 from imprint.store.blobs.base import BlobStore
+from imprint.store.secret_box import SecretBox
 
 
 @dataclass
@@ -26,3 +31,8 @@ class Services:
     assets: AssetCache
     known_object_types: tuple[str, ...]
     clock: Callable[[], datetime]
+    policies: PolicySource
+    limiter: RateLimiter
+    trusted_proxies: TrustedProxies
+    box: SecretBox
+    admin_token: AdminToken

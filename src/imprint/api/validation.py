@@ -21,8 +21,8 @@ def object_type(p: Params) -> str:
     return value.lower().replace(" ", "-")
 
 
-def prompt(p: Params) -> str:
-    value = p.text("prompt", max_length=2000)
+def prompt(p: Params, settings: Settings) -> str:
+    value = p.text("prompt", max_length=settings.max_prompt_chars)
     if not value.strip():
         raise InvalidParameter("prompt", "must not be blank")
     return value

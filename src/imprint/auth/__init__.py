@@ -1,5 +1,7 @@
 """Request authentication (ACS3 and ROA signatures, STS tokens) and RAM policy evaluation."""
 
+from imprint.auth.authorize import AccessDenied, PolicySource, authorize, resource_arn
+from imprint.auth.connection import TrustedProxies, request_context
 from imprint.auth.credentials import (
     NONCE_RETENTION,
     TIMESTAMP_WINDOW,
@@ -16,6 +18,7 @@ from imprint.auth.verify import verify_request
 
 __all__ = [
     "API_VERSION",
+    "AccessDenied",
     "NONCE_RETENTION",
     "TIMESTAMP_WINDOW",
     "AccessKey",
@@ -24,10 +27,15 @@ __all__ = [
     "InMemoryNonceStore",
     "KeyLookup",
     "NonceStore",
+    "PolicySource",
     "PolicyError",
     "Principal",
     "RequestContext",
+    "TrustedProxies",
+    "authorize",
     "evaluate",
+    "request_context",
+    "resource_arn",
     "validate_policy",
     "verify_request",
 ]

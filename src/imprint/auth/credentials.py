@@ -26,6 +26,8 @@ class AccessKey:
     active: bool
     security_token: str | None = None
     expires_at: datetime | None = None
+    # JSON text of the inline policy a temporary key was issued with; it can only narrow the user's.
+    session_policy: str | None = None
 
     @property
     def is_temporary(self) -> bool:

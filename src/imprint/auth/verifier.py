@@ -88,6 +88,7 @@ class Verifier(ABC):
             user_id=key.user_id,
             access_key_id=key.access_key_id,
             is_temporary=key.is_temporary,
+            session_policy=key.session_policy,
         )
 
     def _check_route(self, expected_action: str | None) -> None:

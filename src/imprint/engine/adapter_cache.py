@@ -41,12 +41,13 @@ class AdapterStats:
         return self.unload_ms_total / self.evictions if self.evictions else None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # identity: a reloaded file is a new adapter even in the same slot
 class WarmAdapter:
     path: Path
     name: str  # the peft adapter name
     subject: str  # what replaces <special-token>: "<slot token> <object type>"
     components: tuple[str, ...]  # pipeline parts with LoRA layers for it: "unet", maybe "text_encoder"
+    layout: tuple[tuple[str, tuple[int, ...]], ...]  # LoRA keys and shapes: equal layouts can hotswap
 
 
 def _file_key(path: Path) -> tuple[str, int, int]:
@@ -73,6 +74,7 @@ class AdapterCache:
         self._load_ms = self._unload_ms = 0.0
         self._last_load: float | None = None
         self._last_unload: float | None = None
+        self._publish()
 
     def peek(self, path: Path) -> WarmAdapter | None:
         """The warm adapter for `path`, if any, without touching the LRU order or the counters."""
@@ -84,53 +86,79 @@ class AdapterCache:
         return self._loads
 
     def get(self, path: Path) -> WarmAdapter:
-        key = _file_key(Path(path))
+        path = Path(path)
+        key = _file_key(path)
         if key in self._entries:
             self._entries.move_to_end(key)
             self._hits += 1
+            self._publish()
             return self._entries[key][1]
-        if not self._free:
-            self._evict(next(iter(self._entries)))
-        slot = self._free.pop(0)
-        try:
-            adapter = self._load(Path(path), slot)
-        except BaseException:
-            self._free.insert(0, slot)
-            raise
-        self._entries[key] = (slot, adapter)
-        return adapter
-
-    def _load(self, path: Path, slot: int) -> WarmAdapter:
         start = time.perf_counter()
         metadata, lora, token_row = read_adapter(path)
+        self._check_fits(path, metadata, token_row)
+        layout = tuple(sorted((k, tuple(v.shape)) for k, v in lora.items()))
+        hotswap = False
+        if not self._free:
+            victim = next(iter(self._entries))
+            old = self._entries[victim][1]
+            # Same LoRA layout, UNet only (diffusers cannot hotswap text-encoder LoRA yet): overwrite the
+            # victim's weights in place instead of deleting its layers and creating new ones.
+            hotswap = old.layout == layout and old.components == ("unet",)
+            if hotswap:
+                self._free.append(self._entries.pop(victim)[0])
+                self._evictions += 1
+                self._last_unload = 0.0
+            else:
+                self._evict(victim)
+        slot = self._free.pop(0)
         name = f"slot{slot}"
-        table = self._pipe.text_encoder.get_input_embeddings().weight
-        if token_row.shape[0] != table.shape[1]:
-            raise BadInput(
-                f"adapter {path.name} was trained for base model {metadata['base_model']!r}, "
-                f"which does not fit this one (text width {token_row.shape[0]} vs {table.shape[1]})"
-            )
         try:
-            self._pipe.load_lora_weights(lora, adapter_name=name)
-        except (ValueError, RuntimeError, KeyError) as exc:
+            self._load_lora(path, metadata, lora, name, hotswap)
+        except BaseException:
             self._drop(name)
-            raise BadInput(
-                f"adapter {path.name} (base model {metadata['base_model']!r}) does not fit this base "
-                f"model: {exc}"
-            ) from exc
+            self._free.insert(0, slot)
+            self._publish()
+            raise
+        table = self._pipe.text_encoder.get_input_embeddings().weight
         with torch.no_grad():
             table[self._slot_ids[slot]] = token_row.to(table.device, table.dtype)
-        components = tuple(c for c, names in self._pipe.get_list_adapters().items() if name in names)
+        adapter = WarmAdapter(
+            path=path,
+            name=name,
+            subject=f"{SLOT_TOKEN.format(slot)} {metadata['object_type']}",
+            components=tuple(c for c, names in self._pipe.get_list_adapters().items() if name in names),
+            layout=layout,
+        )
+        self._entries[key] = (slot, adapter)
         elapsed = (time.perf_counter() - start) * 1000
         self._loads += 1
         self._load_ms += elapsed
         self._last_load = elapsed
-        return WarmAdapter(
-            path=path,
-            name=name,
-            subject=f"{SLOT_TOKEN.format(slot)} {metadata['object_type']}",
-            components=components,
-        )
+        self._publish()
+        return adapter
+
+    def _check_fits(self, path: Path, metadata: dict[str, str], token_row: torch.Tensor) -> None:
+        width = self._pipe.text_encoder.get_input_embeddings().weight.shape[1]
+        if token_row.shape[0] != width:
+            raise BadInput(
+                f"adapter {path.name} was trained for base model {metadata['base_model']!r}, "
+                f"which does not fit this one (text width {token_row.shape[0]} vs {width})"
+            )
+
+    def _load_lora(
+        self, path: Path, metadata: dict[str, str], lora: dict[str, torch.Tensor], name: str, hotswap: bool
+    ) -> None:
+        try:
+            if all(k.startswith("unet.") for k in lora):
+                # The UNet's own loader: the pipeline's would also warn that the text encoder got nothing.
+                self._pipe.unet.load_lora_adapter(lora, prefix="unet", adapter_name=name, hotswap=hotswap)
+            else:
+                self._pipe.load_lora_weights(lora, adapter_name=name)
+        except (ValueError, RuntimeError, KeyError) as exc:
+            raise BadInput(
+                f"adapter {path.name} (base model {metadata['base_model']!r}) does not fit this base "
+                f"model: {exc}"
+            ) from exc
 
     def _evict(self, key: tuple[str, int, int]) -> None:
         start = time.perf_counter()
@@ -141,6 +169,7 @@ class AdapterCache:
         self._evictions += 1
         self._unload_ms += elapsed
         self._last_unload = elapsed
+        self._publish()
 
     def _drop(self, name: str) -> None:
         if any(name in names for names in self._pipe.get_list_adapters().values()):
@@ -150,7 +179,12 @@ class AdapterCache:
         return bool(self._entries)
 
     def stats(self) -> AdapterStats:
-        return AdapterStats(
+        """Lock-free: a snapshot replaced whole after each change, so a metrics reader never waits for
+        (or races with) a generation holding the generator's lock."""
+        return self._stats
+
+    def _publish(self) -> None:
+        self._stats = AdapterStats(
             loaded=tuple(adapter.path for _, adapter in self._entries.values()),
             hits=self._hits,
             loads=self._loads,

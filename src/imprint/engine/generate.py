@@ -20,6 +20,7 @@ from imprint.engine.errors import BadInput
 from imprint.engine.fusion import Fuser
 from imprint.engine.identifier import substitute
 from imprint.engine.progress import ProgressCallback, StepClock
+from imprint.engine.sampling import decode, denoise
 
 MAX_IMAGES = 16
 MAX_STEPS = 200
@@ -73,22 +74,19 @@ class Generator:
             negative = substitute(request.negative_prompt, subject) if request.negative_prompt else None
             generators = [torch.Generator().manual_seed(request.seed + i) for i in range(request.num_images)]
 
-            def on_step(_pipe, step, _timestep, kwargs):
-                clock.step(step + 1)
-                return kwargs
-
             clock.start()
-            return self._pipe(
+            latents = denoise(
+                self._pipe,
                 substitute(request.prompt, subject),
                 negative_prompt=negative,
-                num_images_per_prompt=request.num_images,
-                num_inference_steps=request.steps,
+                generators=generators,
+                steps=request.steps,
                 guidance_scale=request.guidance_scale,
                 width=width,
                 height=height,
-                generator=generators,
-                callback_on_step_end=on_step,
-            ).images
+                on_step=clock.step,
+            )
+            return decode(self._pipe, latents)
 
     def preload(self, adapter: Path) -> None:
         """Warms an adapter ahead of its first request (e.g. right after training)."""
@@ -98,8 +96,8 @@ class Generator:
             self._adapters.get(Path(adapter))
 
     def stats(self) -> AdapterStats:
-        with self._lock:
-            return self._adapters.stats()
+        """Adapter cache counters and timings; does not wait for a running generation."""
+        return self._adapters.stats()
 
     def _activate(self, adapter: Path | None, scale: float) -> str | None:
         """Fuses the request's adapter (if not fused already) and returns its subject phrase."""

@@ -26,6 +26,7 @@ from imprint.engine.base_model import BaseModel
 from imprint.engine.identifier import IDENTIFIER_TOKEN, add_identifier, class_token_ids, normalise_object_type
 from imprint.engine.images import augmented_views, prepare_images
 from imprint.engine.progress import ProgressCallback, StepClock
+from imprint.engine.sampling import denoise
 from imprint.engine.train_config import TrainConfig, default_steps
 from imprint.engine.train_data import LatentCache, encode_text, token_ids
 
@@ -73,7 +74,8 @@ def train_adapter(
     class_prompt = f"a photo of {object_type}"
     class_latents = None
     if config.prior_preservation:
-        class_latents = LatentCache.fixed(_class_latents(pipe, class_prompt, config, progress, cancel), vae)
+        generated = _class_latents(pipe, class_prompt, base.image_size, config, progress, cancel)
+        class_latents = LatentCache.fixed(generated, vae)
 
     identifier = add_identifier(tokenizer, text_encoder, object_type)
     unet_params = _add_lora(unet, UNET_TARGETS, config, generator)
@@ -96,46 +98,52 @@ def train_adapter(
     instance_ids = token_ids(tokenizer, f"a photo of {IDENTIFIER_TOKEN} {object_type}", device)
     class_ids = token_ids(tokenizer, class_prompt, device)
     with torch.no_grad():
-        frozen_class_text = encode_text(text_encoder, class_ids)
+        frozen_class = encode_text(text_encoder, class_ids)
+
+    # Half-precision bases (CUDA) train in autocast; fp16 gradients need loss scaling not to underflow.
+    autocast = torch.autocast(device.type, dtype=base.dtype, enabled=base.dtype != torch.float32)
+    scaler = torch.amp.GradScaler(device.type, enabled=base.dtype == torch.float16)
 
     unet.train()
     clock = StepClock("training", steps, progress, cancel)
     clock.start()
     for step in range(steps):
         latents = instance_latents.sample(config.batch_size, generator).to(device)
-        # All instance captions are one sentence: encode it once per step, broadcast over the batch.
-        text = encode_text(text_encoder, instance_ids).expand(config.batch_size, -1, -1)
-        if class_latents is not None:
-            class_text = (
-                encode_text(text_encoder, class_ids) if config.train_text_encoder else frozen_class_text
-            )
-            latents = torch.cat([latents, class_latents.sample(config.batch_size, generator).to(device)])
-            text = torch.cat([text, class_text.expand(config.batch_size, -1, -1)])
-
         noise = torch.randn(latents.shape, generator=generator).to(device)
-        timesteps = torch.randint(
-            0, noise_scheduler.config.num_train_timesteps, (latents.shape[0],), generator=generator
-        ).to(device)
-        noisy = noise_scheduler.add_noise(latents, noise, timesteps)
-        with torch.autocast(device.type, dtype=base.dtype, enabled=base.dtype != torch.float32):
-            pred = unet(noisy.to(base.dtype), timesteps, text.to(base.dtype), return_dict=False)[0]
-        target = (
-            noise
-            if noise_scheduler.config.prediction_type == "epsilon"
-            else noise_scheduler.get_velocity(latents, noise, timesteps)
-        )
+        with autocast:
+            # All instance captions are one sentence: encode it once per step, broadcast over the batch.
+            text = encode_text(text_encoder, instance_ids).expand(config.batch_size, -1, -1)
+            if class_latents is not None:
+                class_text = (
+                    encode_text(text_encoder, class_ids) if config.train_text_encoder else frozen_class
+                )
+                class_batch = class_latents.sample(config.batch_size, generator).to(device)
+                latents = torch.cat([latents, class_batch])
+                noise = torch.cat([noise, torch.randn(class_batch.shape, generator=generator).to(device)])
+                text = torch.cat([text, class_text.expand(config.batch_size, -1, -1)])
+            timesteps = torch.randint(
+                0, noise_scheduler.config.num_train_timesteps, (latents.shape[0],), generator=generator
+            ).to(device)
+            noisy = noise_scheduler.add_noise(latents, noise, timesteps)
+            pred = unet(noisy, timesteps, text, return_dict=False)[0].float()
+        if noise_scheduler.config.prediction_type == "epsilon":
+            target = noise
+        else:
+            target = noise_scheduler.get_velocity(latents, noise, timesteps)
 
         if class_latents is not None:
             # Instance half and class half are weighed separately, as in the DreamBooth paper.
-            pred, prior_pred = pred.float().chunk(2)
+            pred, prior_pred = pred.chunk(2)
             target, prior_target = target.float().chunk(2)
             loss = F.mse_loss(pred, target) + config.prior_loss_weight * F.mse_loss(prior_pred, prior_target)
         else:
-            loss = F.mse_loss(pred.float(), target.float())
+            loss = F.mse_loss(pred, target.float())
 
-        loss.backward()
+        scaler.scale(loss).backward()
+        scaler.unscale_(optimizer)
         torch.nn.utils.clip_grad_norm_(trainable, config.max_grad_norm)
-        optimizer.step()
+        scaler.step(optimizer)
+        scaler.update()
         optimizer.zero_grad(set_to_none=True)
         clock.step(step + 1)
 
@@ -187,35 +195,32 @@ def _add_lora(
 def _class_latents(
     pipe: StableDiffusionPipeline,
     prompt: str,
+    image_size: int,
     config: TrainConfig,
     progress: ProgressCallback | None,
     cancel: threading.Event | None,
 ) -> torch.Tensor:
     """Latents the base model draws for the class prompt: used directly, no decode/encode round trip."""
-    batch = max(1, min(config.batch_size, config.num_class_images))
-    sizes = [min(batch, config.num_class_images - i) for i in range(0, config.num_class_images, batch)]
-    clock = StepClock("class images", len(sizes) * config.class_image_steps, progress, cancel)
+    count, batch = config.num_class_images, config.batch_size
+    starts = range(0, count, batch)
+    clock = StepClock("class images", len(starts) * config.class_image_steps, progress, cancel)
     clock.start()
-    done = 0
     latents = []
-
-    def on_step(_pipe, _step, _timestep, kwargs):
-        nonlocal done
-        done += 1
-        clock.step(done)
-        return kwargs
-
-    for start, size in zip(range(0, config.num_class_images, batch), sizes, strict=True):
-        generators = [torch.Generator().manual_seed(config.seed * 100_003 + start + i) for i in range(size)]
-        out = pipe(
-            prompt,
-            num_images_per_prompt=size,
-            num_inference_steps=config.class_image_steps,
-            guidance_scale=config.class_guidance_scale,
-            generator=generators,
-            output_type="latent",
-            callback_on_step_end=on_step,
-            return_dict=False,
-        )[0]
-        latents.append(out.float())
+    for start in starts:
+        seeds = range(config.seed * 100_003 + start, config.seed * 100_003 + min(start + batch, count))
+        generators = [torch.Generator().manual_seed(seed) for seed in seeds]
+        done = len(latents) * config.class_image_steps
+        latents.append(
+            denoise(
+                pipe,
+                prompt,
+                negative_prompt=None,
+                generators=generators,
+                steps=config.class_image_steps,
+                guidance_scale=config.class_guidance_scale,
+                width=image_size,
+                height=image_size,
+                on_step=lambda step, done=done: clock.step(done + step),
+            ).float()
+        )
     return torch.cat(latents)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -56,8 +57,9 @@ class ImageContent:
 @dataclass(frozen=True)
 class NewKey:
     access_key_id: str
-    secret: str
+    secret: str = field(repr=False)
     account_id: str
+    user_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -66,3 +68,51 @@ class KeyInfo:
     account_id: str
     active: bool
     created_at: datetime
+    user_id: str | None = None
+    expires_at: datetime | None = None
+
+    @property
+    def temporary(self) -> bool:
+        return self.expires_at is not None
+
+
+@dataclass(frozen=True)
+class TemporaryCredentials:
+    access_key_id: str
+    secret: str = field(repr=False)
+    security_token: str = field(repr=False)
+    expires_at: datetime
+    account_id: str
+    user_id: str
+
+
+@dataclass(frozen=True)
+class Account:
+    id: str
+    name: str
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class AttachedPolicy:
+    policy_type: str
+    policy_name: str
+
+
+@dataclass(frozen=True)
+class User:
+    id: str
+    account_id: str
+    name: str
+    created_at: datetime
+    policies: list[AttachedPolicy] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Policy:
+    name: str
+    policy_type: str
+    description: str
+    document: dict[str, Any]
+    account_id: str | None
+    created_at: datetime | None

@@ -62,3 +62,43 @@ class IllegalTransition(DomainError):
 
 class KeyNotFound(DomainError):
     code = "KEY_NOT_FOUND"
+
+
+# Identity management (CLI and admin API), named after RAM's own error codes.
+class AccountNotFound(DomainError):
+    code = "EntityNotExist.Account"
+
+    def __init__(self, account_id: str) -> None:
+        super().__init__(f"The account does not exist: {account_id}")
+
+
+class UserNotFound(DomainError):
+    code = "EntityNotExist.User"
+
+    def __init__(self, user_id: str) -> None:
+        super().__init__(f"The RAM user does not exist: {user_id}")
+
+
+class PolicyNotFound(DomainError):
+    code = "EntityNotExist.Policy"
+
+    def __init__(self, policy_type: str, name: str) -> None:
+        super().__init__(f"The {policy_type} policy does not exist: {name}")
+
+
+class AlreadyExists(DomainError):
+    code = "EntityAlreadyExists"
+
+    def __init__(self, what: str, name: str) -> None:
+        super().__init__(f"The {what} already exists: {name}")
+
+
+class MalformedPolicy(DomainError):
+    code = "MalformedPolicyDocument"
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("The policy document is malformed: " + "; ".join(problems))
+
+
+class DeleteConflict(DomainError):
+    code = "DeleteConflict"

@@ -35,3 +35,22 @@ def access_key_secret() -> str:
 
 def random_seed() -> int:
     return secrets.randbelow(2**31 - 1)
+
+
+def user_id() -> str:
+    return str(secrets.randbelow(9 * 10**15) + 10**15)
+
+
+def temporary_access_key_id() -> str:
+    # Alibaba's temporary AccessKey ids start with "STS.", which tells operators what they are.
+    alphabet = string.ascii_letters + string.digits
+    return "STS." + "".join(secrets.choice(alphabet) for _ in range(24))
+
+
+def temporary_secret() -> str:
+    alphabet = string.ascii_letters + string.digits
+    return "".join(secrets.choice(alphabet) for _ in range(40))
+
+
+def security_token() -> str:
+    return "CAIS" + secrets.token_urlsafe(96)

@@ -5,31 +5,25 @@ from __future__ import annotations
 import re
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from imprint.service import ids, views
+from imprint.service.admission import admit
 from imprint.service.domain import InferenceJob
 from imprint.service.errors import InferenceJobNotFound, ModelNotReady
-from imprint.service.states import ACTIVE, Status
+from imprint.service.states import Status
 from imprint.service.training import find_model_row
 from imprint.store.rows import InferenceJobRow, TrainJobRow
 
 
-def _admitted(session: Session, queue_limit: int) -> bool:
-    # The bound is counted in the database, so it survives restarts and holds across processes.
-    active = session.scalar(select(func.count()).select_from(InferenceJobRow)
-                            .where(InferenceJobRow.status.in_([s.value for s in ACTIVE])))
-    return (active or 0) < queue_limit
-
-
 def submit_inference_job(session: Session, *, account_id: str, user_id: str | None, model_id: str,
                          prompt: str, image_number: int, seed: int | None, queue_limit: int,
-                         now: datetime) -> InferenceJob:
+                         now: datetime, account_limit: int | None = None) -> InferenceJob:
     model = find_model_row(session, account_id=account_id, model_id=model_id)
     if model.status != Status.FINISHED:
         raise ModelNotReady(model_id, model.status)
-    status = Status.SUBMITTED if _admitted(session, queue_limit) else Status.TOO_MANY_INFERENCE_REQUESTS
+    status = admit(session, account_id=account_id, account_limit=account_limit, queue_limit=queue_limit)
     row = InferenceJobRow(
         account_id=account_id, created_by=user_id, train_job_id=model.id, model_id=model.model_id,
         prompt_id=ids.time_uuid(), generation="v1", prompt=prompt, image_number=image_number,
@@ -43,9 +37,10 @@ def submit_inference_job(session: Session, *, account_id: str, user_id: str | No
 
 def submit_premodel_job(session: Session, *, account_id: str, user_id: str | None, image_urls: list[str],
                         prompt: str, object_type: str, train_steps: int, image_number: int, seed: int | None,
-                        strength: float, queue_limit: int, now: datetime) -> InferenceJob:
+                        strength: float, queue_limit: int, now: datetime,
+                        account_limit: int | None = None) -> InferenceJob:
     """One job that trains an internal model on the reference images, then generates with it."""
-    status = Status.SUBMITTED if _admitted(session, queue_limit) else Status.TOO_MANY_INFERENCE_REQUESTS
+    status = admit(session, account_id=account_id, account_limit=account_limit, queue_limit=queue_limit)
     chosen_seed = ids.random_seed() if seed is None or seed < 0 else seed
     model = TrainJobRow(
         account_id=account_id, created_by=user_id, model_id=ids.model_id(object_type), origin="v2",
@@ -67,10 +62,13 @@ def submit_premodel_job(session: Session, *, account_id: str, user_id: str | Non
 
 
 def get_inference_job(session: Session, *, account_id: str, job_id: str) -> InferenceJob:
-    if not job_id.isdigit() or len(job_id) > 18:
+    # isascii: str.isdigit also accepts other scripts' digits, which int() would then read.
+    if not (job_id.isascii() and job_id.isdigit()) or len(job_id) > 18:
         raise InferenceJobNotFound(job_id)
-    row = session.get(InferenceJobRow, int(job_id))
-    if row is None or row.account_id != account_id:
+    # The tenant is part of the query: another account's job and a missing one take the same path.
+    row = session.scalars(select(InferenceJobRow).where(
+        InferenceJobRow.id == int(job_id), InferenceJobRow.account_id == account_id)).first()
+    if row is None:
         raise InferenceJobNotFound(job_id)
     return views.inference_job(row)
 

@@ -1,4 +1,5 @@
-"""ORM rows: the stored shape of accounts, keys, jobs and image assets. Every job row carries its tenant."""
+"""ORM rows: the stored shape of accounts, RAM users and policies, keys, jobs and image assets.
+Every job row carries its tenant."""
 
 from __future__ import annotations
 
@@ -20,16 +21,62 @@ class AccountRow(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime)
 
 
+class UserRow(Base):
+    """A RAM user: belongs to one account, carries AccessKeys and attached policies."""
+
+    __tablename__ = "ram_users"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id"))
+    name: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+
+    __table_args__ = (Index("ux_ram_users_account_name", "account_id", "name", unique=True),)
+
+
+class PolicyRow(Base):
+    """A custom policy of one account; the document is kept as the JSON text that was validated."""
+
+    __tablename__ = "ram_policies"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id"))
+    name: Mapped[str] = mapped_column(String(128))
+    description: Mapped[str] = mapped_column(Text, default="")
+    document: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+
+    __table_args__ = (Index("ux_ram_policies_account_name", "account_id", "name", unique=True),)
+
+
+class PolicyAttachmentRow(Base):
+    """A policy attached to a user, by type ("System" or "Custom") and name, as RAM names them."""
+
+    __tablename__ = "ram_policy_attachments"
+
+    user_id: Mapped[str] = mapped_column(ForeignKey("ram_users.id"), primary_key=True)
+    policy_type: Mapped[str] = mapped_column(String(16), primary_key=True)
+    policy_name: Mapped[str] = mapped_column(String(128), primary_key=True)
+    account_id: Mapped[str] = mapped_column(String(32))
+    attached_at: Mapped[datetime] = mapped_column(DateTime)
+
+
 class AccessKeyRow(Base):
     __tablename__ = "access_keys"
 
     access_key_id: Mapped[str] = mapped_column(String(64), primary_key=True)
-    # HMAC verification needs the secret itself, so it cannot be stored hashed.
-    secret: Mapped[str] = mapped_column(String(128))
+    # HMAC verification needs the secret itself, so it cannot be stored hashed: it is sealed with
+    # the server key instead (imprint.store.secret_box), bound to this key id.
+    secret: Mapped[str] = mapped_column(String(512))
     account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id"), index=True)
-    user_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    # None for the account's own keys; a RAM user's id otherwise.
+    user_id: Mapped[str | None] = mapped_column(ForeignKey("ram_users.id"), nullable=True, index=True)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(DateTime)
+    # Temporary (STS) keys only: the sealed security token, the expiry and the inline policy.
+    security_token: Mapped[str | None] = mapped_column(Text, nullable=True)
+    expires_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    session_policy: Mapped[str | None] = mapped_column(Text, nullable=True)
 
 
 class TrainJobRow(Base):

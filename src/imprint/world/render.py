@@ -26,8 +26,10 @@ class Sample:
     caption: str
 
 
-def render(subject: Subject, scene: str, *, seed: int, size: int = 64) -> Image.Image:
-    """One RGB image of `subject` in `scene`; the seed fixes the layout jitter and scene details."""
+def render(subject: Subject, scene: str, *, seed: int, size: int = 64,
+           with_subject: bool = True) -> Image.Image:
+    """One RGB image of `subject` in `scene`; the seed fixes the layout jitter and scene details.
+    Without the subject it is the same background, which gives trainers a mask of the subject."""
     rng = random.Random(seed)
     canvas = size * SUPERSAMPLE
     img = Image.new("RGB", (canvas, canvas))
@@ -40,7 +42,8 @@ def render(subject: Subject, scene: str, *, seed: int, size: int = 64) -> Image.
         scale=unit * rng.uniform(0.92, 1.08),
         facing=rng.choice((-1, 1)),
     )
-    draw_subject(d, subject, pose)
+    if with_subject:
+        draw_subject(d, subject, pose)
     return img.resize((size, size), Image.Resampling.BOX)
 
 

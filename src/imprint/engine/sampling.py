@@ -1,0 +1,61 @@
+"""Text-to-image sampling in diffusers' vocabulary: encode prompt, prepare latents, denoise, decode.
+
+The steps of `StableDiffusionPipeline.__call__` for what the engine uses (classifier-free guidance,
+per-image generators, a step callback), calling the pipeline's own `encode_prompt`,
+`prepare_latents`, scheduler and VAE. Not `__call__` itself: it looks up its execution device by
+walking every module for offloading hooks, several times a request, and each warm LoRA adapter adds
+hundreds of modules; on imprint-tiny with eight warm adapters that walk cost ~30 ms a request.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import torch
+from diffusers import StableDiffusionPipeline
+from PIL import Image
+
+
+@torch.no_grad()
+def denoise(
+    pipe: StableDiffusionPipeline,
+    prompt: str,
+    *,
+    negative_prompt: str | None,
+    generators: list[torch.Generator],
+    steps: int,
+    guidance_scale: float,
+    width: int,
+    height: int,
+    on_step: Callable[[int], None] | None = None,
+) -> torch.Tensor:
+    """Latents (in the UNet's scale) for len(generators) images of one prompt; image i draws its noise
+    from generators[i], so it does not depend on the batch it is in."""
+    device = pipe.unet.device
+    guided = guidance_scale > 1.0
+    prompt_embeds, negative_embeds = pipe.encode_prompt(
+        prompt, device, len(generators), guided, negative_prompt
+    )
+    if guided:
+        prompt_embeds = torch.cat([negative_embeds, prompt_embeds])
+    pipe.scheduler.set_timesteps(steps, device=device)
+    latents = pipe.prepare_latents(
+        len(generators), pipe.unet.config.in_channels, height, width, prompt_embeds.dtype, device, generators
+    )
+    for i, t in enumerate(pipe.scheduler.timesteps):
+        model_input = torch.cat([latents] * 2) if guided else latents
+        model_input = pipe.scheduler.scale_model_input(model_input, t)
+        noise_pred = pipe.unet(model_input, t, encoder_hidden_states=prompt_embeds, return_dict=False)[0]
+        if guided:
+            uncond, text = noise_pred.chunk(2)
+            noise_pred = uncond + guidance_scale * (text - uncond)
+        latents = pipe.scheduler.step(noise_pred, t, latents, return_dict=False)[0]
+        if on_step is not None:
+            on_step(i + 1)
+    return latents
+
+
+@torch.no_grad()
+def decode(pipe: StableDiffusionPipeline, latents: torch.Tensor) -> list[Image.Image]:
+    images = pipe.vae.decode(latents / pipe.vae.config.scaling_factor, return_dict=False)[0]
+    return pipe.image_processor.postprocess(images, output_type="pil")
