@@ -197,6 +197,9 @@ http {{ access_log off; server {{ listen 127.0.0.1:{ngx_port}; root {work}/www;
                 str(imp_port),
                 "--base-model",
                 str(work / "unused"),
+                # One key replays thousands of requests a second; the per-key limiter would throttle it.
+                "--rate-limit-per-s",
+                "0",
             ],
             env=env,
             stdout=subprocess.DEVNULL,

@@ -54,11 +54,18 @@ class Settings:
     max_active_jobs_per_account: int = 8
     # Peers (IPs or CIDRs) whose X-Forwarded-For/-Proto are believed; empty: only the socket counts.
     trusted_proxies: tuple[str, ...] = ()
+    # Where signature nonces are remembered (imprint.auth.nonce_stores); None: a SQLite file in the
+    # data directory, which every worker process shares and which outlives restarts.
+    nonce_store_url: str | None = None
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
     def db_url(self) -> str:
         return self.database_url or f"sqlite:///{(self.data_dir / 'imprint.sqlite3').resolve()}"
+
+    @property
+    def nonce_url(self) -> str:
+        return self.nonce_store_url or f"sqlite:///{(self.data_dir / 'nonces.sqlite3').resolve()}"
 
     @property
     def blob_root(self) -> Path:

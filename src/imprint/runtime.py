@@ -13,7 +13,8 @@ from imprint.api.admin.token import AdminToken
 from imprint.api.app import create_app
 from imprint.api.ratelimit import make_limiter
 from imprint.api.services import Services
-from imprint.auth import InMemoryNonceStore, TrustedProxies
+from imprint.auth import TrustedProxies
+from imprint.auth.nonce_stores import open_nonce_store
 from imprint.config import Settings
 from imprint.ingest import FetchPolicy, parse_networks
 from imprint.queue.inprocess import InProcessQueue
@@ -65,6 +66,9 @@ class Runtime:
         self.worker.stopping.set()
         self.queue.stop(timeout)
         self.engine.dispose()
+        close = getattr(self.services.nonces, "close", None)  # the shared stores hold a file or socket
+        if close is not None:
+            close()
 
 
 def build_runtime(settings: Settings, *, engine_runtime: EngineRuntime | None = None) -> Runtime:
@@ -88,7 +92,8 @@ def build_runtime(settings: Settings, *, engine_runtime: EngineRuntime | None = 
                                                         "infer": settings.inference_workers})
     services = Services(
         settings=settings, sessions=sessions, blobs=blobs, queue=queue,
-        keys=SqlKeyLookup(sessions, box, ttl=settings.key_cache_ttl_s), nonces=InMemoryNonceStore(),
+        keys=SqlKeyLookup(sessions, box, ttl=settings.key_cache_ttl_s),
+        nonces=open_nonce_store(settings.nonce_url),
         assets=AssetCache(settings.asset_cache_bytes), known_object_types=KNOWN_OBJECT_TYPES, clock=utcnow,
         policies=SqlPolicySource(sessions, ttl=settings.key_cache_ttl_s),
         limiter=make_limiter(settings.rate_limit_per_s, settings.rate_limit_burst),

@@ -18,8 +18,9 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SecServer]:
 
 @pytest.fixture(scope="session")
 def alice(server: SecServer) -> Tenant:
-    return server.seed(server.account("alice"), ["https://photos.example/alice-0.png",
-                                                 "https://photos.example/alice-1.png"])
+    return server.seed(
+        server.account("alice"), ["https://photos.example/alice-0.png", "https://photos.example/alice-1.png"]
+    )
 
 
 @pytest.fixture(scope="session")

@@ -5,8 +5,6 @@ token, and the official SDK clients."""
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import io
 import json
 import socket
@@ -16,16 +14,16 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote, urlencode
 
 import httpx
 import uvicorn
 from alibabacloud_aicontent20240611.client import Client as NewClient
 from alibabacloud_tea_openapi import models as open_api_models
 from PIL import Image
+from secwire import ALLOW_ALL, OPS, PREFIX, Key, assert_no_leak, policy, sign
 
 from imprint.config import Settings
 from imprint.runtime import Runtime, build_runtime, utcnow
@@ -34,40 +32,8 @@ from imprint.service.runs import GeneratedImage
 from imprint.store.blobs.base import BlobRef
 from imprint.store.rows import TrainJobRow
 
-PREFIX = "/api/v1/personalizedtxt2img/"
-# op path -> (API action sent as x-acs-action, RAM action a policy names, method)
-OPS: dict[str, tuple[str, str, str]] = {
-    "addModelTrainJob": ("Personalizedtxt2imgAddModelTrainJob", "aicontent:Personalizedtxt2imgAddModelTrainJob",
-                         "POST"),
-    "queryModelTrainStatus": ("Personalizedtxt2imgQueryModelTrainStatus",
-                              "aicontent:Personalizedtxt2imgQueryModelTrainStatus", "GET"),
-    "queryModelTrainJobList": ("Personalizedtxt2imgQueryModelTrainJobList",
-                               "aicontent:Personalizedtxt2imgQueryModelTrainJobList", "GET"),
-    "addInferenceJob": ("Personalizedtxt2imgAddInferenceJob", "aicontent:Personalizedtxt2imgAddInferenceJob",
-                        "POST"),
-    "queryInferenceJobInfo": ("Personalizedtxt2imgQueryInferenceJobInfo",
-                              "aicontent:Personalizedtxt2imgQueryInferenceJobInfo", "GET"),
-    "queryImageAsset": ("Personalizedtxt2imgQueryImageAsset", "aicontent:Personalizedtxt2imgQueryImageAsset",
-                        "GET"),
-    "addPreModelInferenceJob": ("PersonalizedTextToImageAddInferenceJob",
-                                "aicontent:PersonalizedTextToImageAddPreModelInferenceJob", "POST"),
-    "queryPreModelInferenceJobInfo": ("PersonalizedTextToImageQueryPreModelInferenceJobInfo",
-                                      "aicontent:PersonalizedTextToImageQueryPreModelInferenceJobInfo", "GET"),
-    "queryImageAssetFromImageId": ("PersonalizedTextToImageQueryImageAsset",
-                                   "aicontent:PersonalizedTextToImageQueryImageAsset", "GET"),
-}
-ALLOW_ALL = {"Version": "1", "Statement": [{"Effect": "Allow", "Action": "aicontent:*", "Resource": "*"}]}
-
-
-def policy(*statements: dict[str, Any]) -> dict[str, Any]:
-    return {"Version": "1", "Statement": list(statements)}
-
-
-@dataclass(frozen=True)
-class Key:
-    access_key_id: str
-    secret: str
-    token: str | None = None
+# Re-exported so that tests import the whole kit from one place.
+__all__ = ["ALLOW_ALL", "OPS", "PREFIX", "Key", "assert_no_leak", "policy", "sign"]
 
 
 def free_port() -> int:
@@ -123,16 +89,27 @@ class SecServer:
 
     # --- clients -------------------------------------------------------------------------------
     def new_client(self, key: Key, **config: Any) -> NewClient:
-        return NewClient(open_api_models.Config(
-            access_key_id=key.access_key_id, access_key_secret=key.secret, security_token=key.token,
-            endpoint=self.endpoint, protocol="http", region_id="cn-shanghai", **config))
+        return NewClient(
+            open_api_models.Config(
+                access_key_id=key.access_key_id,
+                access_key_secret=key.secret,
+                security_token=key.token,
+                endpoint=self.endpoint,
+                protocol="http",
+                region_id="cn-shanghai",
+                **config,
+            )
+        )
 
     def old_client(self, key: Key) -> Any:
         from aliyunsdkcore.auth.credentials import AccessKeyCredential, StsTokenCredential
         from aliyunsdkcore.client import AcsClient
 
-        credential = (StsTokenCredential(key.access_key_id, key.secret, key.token) if key.token
-                      else AccessKeyCredential(key.access_key_id, key.secret))
+        credential = (
+            StsTokenCredential(key.access_key_id, key.secret, key.token)
+            if key.token
+            else AccessKeyCredential(key.access_key_id, key.secret)
+        )
         return AcsClient(region_id="cn-shanghai", credential=credential)
 
     def old_call(self, key: Key, request: Any) -> bytes:
@@ -140,18 +117,41 @@ class SecServer:
         request.set_protocol_type("http")
         return self.old_client(key).do_action_with_exception(request)  # type: ignore[no-any-return]
 
-    def call(self, key: Key, op: str, *, query: dict[str, str] | None = None, body: Any = None,
-             raw: bytes | None = None, content_type: str | None = None, headers: dict[str, str] | None = None,
-             signed_headers: dict[str, str] | None = None) -> httpx.Response:
+    def call(
+        self,
+        key: Key,
+        op: str,
+        *,
+        query: dict[str, str] | None = None,
+        body: Any = None,
+        raw: bytes | None = None,
+        content_type: str | None = None,
+        headers: dict[str, str] | None = None,
+        signed_headers: dict[str, str] | None = None,
+    ) -> httpx.Response:
         """One V3-signed request, for what the SDKs cannot send (odd values, extra headers)."""
         action, _, method = OPS[op]
         data = raw if raw is not None else (b"" if body is None else json.dumps(body).encode())
         if content_type is None and method == "POST":
             content_type = "application/json; charset=utf-8"
-        target, signed = sign(method, PREFIX + op, query or {}, data, action=action, host=self.endpoint,
-                              key=key, content_type=content_type, extra=signed_headers)
-        return httpx.request(method, f"http://{self.endpoint}{target}", content=data,
-                             headers={**signed, **(headers or {})}, timeout=30)
+        target, signed = sign(
+            method,
+            PREFIX + op,
+            query or {},
+            data,
+            action=action,
+            host=self.endpoint,
+            key=key,
+            content_type=content_type,
+            extra=signed_headers,
+        )
+        return httpx.request(
+            method,
+            f"http://{self.endpoint}{target}",
+            content=data,
+            headers={**signed, **(headers or {})},
+            timeout=30,
+        )
 
     # --- identities, as an administrator makes them ----------------------------------------------
     def account(self, name: str) -> Key:
@@ -167,11 +167,15 @@ class SecServer:
         assert found is not None
         return found.account_id
 
-    def user(self, account_id: str, *documents: dict[str, Any], system: tuple[str, ...] = ()) -> tuple[str, Key]:
+    def user(
+        self, account_id: str, *documents: dict[str, Any], system: tuple[str, ...] = ()
+    ) -> tuple[str, Key]:
         """A RAM user with one custom policy per document (and the named System ones) and a key."""
         box = self.runtime.services.box
         with self.sessions.begin() as s:
-            user = users.create_user(s, account_id=account_id, name=f"u-{uuid.uuid4().hex[:12]}", now=utcnow())
+            user = users.create_user(
+                s, account_id=account_id, name=f"u-{uuid.uuid4().hex[:12]}", now=utcnow()
+            )
             for doc in documents:
                 name = f"p-{uuid.uuid4().hex[:12]}"
                 policies.create_policy(s, account_id=account_id, name=name, document=doc, now=utcnow())
@@ -181,11 +185,23 @@ class SecServer:
             new = keys.create_key(s, box=box, account_id=None, user_id=user.id, now=utcnow())
         return user.id, Key(new.access_key_id, new.secret)
 
-    def temporary(self, user_id: str, *, inline: dict[str, Any] | None = None, duration_s: int = 3600,
-                  issued_at: datetime | None = None) -> Key:
+    def temporary(
+        self,
+        user_id: str,
+        *,
+        inline: dict[str, Any] | None = None,
+        duration_s: int = 3600,
+        issued_at: datetime | None = None,
+    ) -> Key:
         with self.sessions.begin() as s:
-            creds = sts.issue(s, box=self.runtime.services.box, user_id=user_id, now=issued_at or utcnow(),
-                              duration_s=duration_s, policy=inline)
+            creds = sts.issue(
+                s,
+                box=self.runtime.services.box,
+                user_id=user_id,
+                now=issued_at or utcnow(),
+                duration_s=duration_s,
+                policy=inline,
+            )
         return Key(creds.access_key_id, creds.secret, creds.security_token)
 
     # --- data ---------------------------------------------------------------------------------
@@ -195,20 +211,47 @@ class SecServer:
         t = Tenant(account_id, key, urls)
         blobs, now = self.runtime.services.blobs, utcnow()
         with self.sessions.begin() as s:
-            model = training.submit_train_job(s, account_id=account_id, user_id=None, name="secret model",
-                                              object_type="dog", image_urls=urls, train_steps=1, now=now)
+            model = training.submit_train_job(
+                s,
+                account_id=account_id,
+                user_id=None,
+                name="secret model",
+                object_type="dog",
+                image_urls=urls,
+                train_steps=1,
+                now=now,
+            )
             adapter = blobs.put_bytes(f"adapters/{account_id}/{model.model_id}.safetensors", b"adapter")
             row = s.get_one(TrainJobRow, model.id)
             row.status, row.adapter_key, row.adapter_sha256 = "FINISHED", adapter.key, adapter.sha256
             t.model_id, t.train_job_id = model.model_id, model.id
-            job = inference.submit_inference_job(s, account_id=account_id, user_id=None, model_id=model.model_id,
-                                                 prompt="a <special-token> dog", image_number=2, seed=1,
-                                                 queue_limit=1000, now=now)
+            job = inference.submit_inference_job(
+                s,
+                account_id=account_id,
+                user_id=None,
+                model_id=model.model_id,
+                prompt="a <special-token> dog",
+                image_number=2,
+                seed=1,
+                queue_limit=1000,
+                now=now,
+            )
             t.job_id, t.prompt_id = job.id, job.prompt_id
             t.image_ids = self._finish(s, job.id, account_id)
-            v2 = inference.submit_premodel_job(s, account_id=account_id, user_id=None, image_urls=urls,
-                                               prompt="a <special-token> dog", object_type="dog", train_steps=1,
-                                               image_number=2, seed=1, strength=0.5, queue_limit=1000, now=now)
+            v2 = inference.submit_premodel_job(
+                s,
+                account_id=account_id,
+                user_id=None,
+                image_urls=urls,
+                prompt="a <special-token> dog",
+                object_type="dog",
+                train_steps=1,
+                image_number=2,
+                seed=1,
+                strength=0.5,
+                queue_limit=1000,
+                now=now,
+            )
             t.v2_job_id, t.v2_model_id, t.v2_prompt_id = v2.id, v2.model_id, v2.prompt_id
             t.v2_image_ids = self._finish(s, v2.id, account_id, v2=True)
         return t
@@ -219,8 +262,12 @@ class SecServer:
         assert work is not None
         if v2:
             adapter = blobs.put_bytes(f"adapters/{account_id}/{work.model_id}.safetensors", b"adapter")
-            runs.finish_premodel_training(s, train_job_id=work.model.job_id,
-                                          adapter=BlobRef(adapter.key, adapter.sha256, adapter.size), now=now)
+            runs.finish_premodel_training(
+                s,
+                train_job_id=work.model.job_id,
+                adapter=BlobRef(adapter.key, adapter.sha256, adapter.size),
+                now=now,
+            )
         images = []
         for i, image_id in enumerate(runs.image_ids(work)):
             blob = blobs.put_bytes(f"images/{account_id}/{work.prompt_id}/{image_id}", png(job_id * 10 + i))
@@ -230,18 +277,28 @@ class SecServer:
 
 
 def settings(data_dir: Path, **overrides: Any) -> Settings:
-    values: dict[str, Any] = dict(data_dir=data_dir, base_model=str(data_dir / "no-model"), key_cache_ttl_s=0.0,
-                                  rate_limit_per_s=0.0)
+    values: dict[str, Any] = dict(
+        data_dir=data_dir, base_model=str(data_dir / "no-model"), key_cache_ttl_s=0.0, rate_limit_per_s=0.0
+    )
     values.update(overrides)
     return Settings(**values)
 
 
-def start(config: Settings, *, env: dict[str, str] | None = None) -> SecServer:
+def start(config: Settings) -> SecServer:
     runtime = build_runtime(config)
     port = free_port()
     # proxy_headers off, as `imprint serve` runs it: the app alone decides whom to believe.
-    server = uvicorn.Server(uvicorn.Config(runtime.app, host="127.0.0.1", port=port, log_level="warning",
-                                           loop="asyncio", http="httptools", proxy_headers=False))
+    server = uvicorn.Server(
+        uvicorn.Config(
+            runtime.app,
+            host="127.0.0.1",
+            port=port,
+            log_level="warning",
+            loop="asyncio",
+            http="httptools",
+            proxy_headers=False,
+        )
+    )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 20
@@ -263,41 +320,5 @@ def running(config: Settings) -> Iterator[SecServer]:
         server.stop()
 
 
-def sign(method: str, path: str, query: dict[str, str], body: bytes, *, action: str, host: str, key: Key,
-         content_type: str | None = None, extra: dict[str, str] | None = None,
-         when: datetime | None = None) -> tuple[str, dict[str, str]]:
-    """A V3 (ACS3-HMAC-SHA256) signature, written from the public description; returns target, headers."""
-    headers = {
-        "host": host,
-        "x-acs-action": action,
-        "x-acs-version": "20240611",
-        "x-acs-date": (when or datetime.now(UTC)).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "x-acs-signature-nonce": uuid.uuid4().hex,
-        "x-acs-content-sha256": hashlib.sha256(body).hexdigest(),
-    }
-    if key.token is not None:
-        headers["x-acs-security-token"] = key.token
-        headers["x-acs-accesskey-id"] = key.access_key_id
-    if content_type:
-        headers["content-type"] = content_type
-    headers.update({k.lower(): v for k, v in (extra or {}).items()})
-    names = sorted(headers)
-    canonical_query = "&".join(f"{quote(k, safe='-_.~')}={quote(v, safe='-_.~')}" for k, v in sorted(query.items()))
-    canonical = "\n".join([method, path, canonical_query, "".join(f"{n}:{headers[n].strip()}\n" for n in names),
-                           ";".join(names), headers["x-acs-content-sha256"]])
-    to_sign = "ACS3-HMAC-SHA256\n" + hashlib.sha256(canonical.encode()).hexdigest()
-    signature = hmac.new(key.secret.encode(), to_sign.encode(), hashlib.sha256).hexdigest()
-    headers["Authorization"] = (f"ACS3-HMAC-SHA256 Credential={key.access_key_id},"
-                                f"SignedHeaders={';'.join(names)},Signature={signature}")
-    target = path + ("?" + urlencode(query) if query else "")
-    return target, headers
-
-
 def ago(**delta: float) -> datetime:
     return utcnow() - timedelta(**delta)
-
-
-def assert_no_leak(resp: httpx.Response) -> None:
-    assert resp.status_code < 500, resp.text
-    for marker in ("Traceback", 'File "', "sqlalchemy", "Error:", "/src/imprint"):
-        assert marker not in resp.text, resp.text

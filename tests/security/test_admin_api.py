@@ -26,12 +26,19 @@ def admin(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[SecServer,
         yield srv, token
 
 
-def api(admin: tuple[SecServer, str], method: str, path: str, body: Any = None, token: str | None = None,
-        **params: str) -> httpx.Response:
+def api(
+    admin: tuple[SecServer, str],
+    method: str,
+    path: str,
+    body: Any = None,
+    token: str | None = None,
+    **params: str,
+) -> httpx.Response:
     srv, good = admin
     headers = {"Authorization": f"Bearer {token if token is not None else good}"}
-    return httpx.request(method, f"http://{srv.endpoint}/admin/v1{path}", json=body, params=params,
-                         headers=headers, timeout=30)
+    return httpx.request(
+        method, f"http://{srv.endpoint}/admin/v1{path}", json=body, params=params, headers=headers, timeout=30
+    )
 
 
 def ok(resp: httpx.Response) -> Any:
@@ -55,8 +62,9 @@ def test_admin_api_needs_the_token(admin: tuple[SecServer, str], authorization: 
 
 def test_signed_tenant_keys_are_not_admin_credentials(admin: tuple[SecServer, str]) -> None:
     srv, _ = admin
-    resp = httpx.get(f"http://{srv.endpoint}/admin/v1/accounts",
-                     headers={"Authorization": f"Bearer {srv.root.secret}"})
+    resp = httpx.get(
+        f"http://{srv.endpoint}/admin/v1/accounts", headers={"Authorization": f"Bearer {srv.root.secret}"}
+    )
     assert resp.status_code == 401
 
 
@@ -78,8 +86,11 @@ def test_full_flow_through_the_admin_api(admin: tuple[SecServer, str]) -> None:
     client = srv.new_client(key)
     assert client.personalizedtxt_2img_query_model_train_job_list().body.data == []
     with pytest.raises(ClientException) as info:
-        client.personalizedtxt_2img_add_model_train_job(m.Personalizedtxt2imgAddModelTrainJobRequest(
-            name="x", object_type="dog", image_url=["https://photos.example/a.png"]))
+        client.personalizedtxt_2img_add_model_train_job(
+            m.Personalizedtxt2imgAddModelTrainJobRequest(
+                name="x", object_type="dog", image_url=["https://photos.example/a.png"]
+            )
+        )
     assert info.value.status_code == 403
     temp = ok(api(admin, "POST", f"/users/{user['userId']}/temporary-keys", {"durationSeconds": 900}))
     temp_key = Key(temp["accessKeyId"], temp["accessKeySecret"], temp["securityToken"])
@@ -111,8 +122,11 @@ def test_admin_errors_are_envelopes(admin: tuple[SecServer, str]) -> None:
     short = api(admin, "POST", "/users/999/temporary-keys", {"durationSeconds": 10})
     assert short.status_code == 400
     srv, token = admin
-    big = httpx.post(f"http://{srv.endpoint}/admin/v1/accounts", content=b"x" * (1024 * 1024 + 1),
-                     headers={"Authorization": f"Bearer {token}"})
+    big = httpx.post(
+        f"http://{srv.endpoint}/admin/v1/accounts",
+        content=b"x" * (1024 * 1024 + 1),
+        headers={"Authorization": f"Bearer {token}"},
+    )
     assert big.status_code == 413
 
 

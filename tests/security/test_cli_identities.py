@@ -12,7 +12,9 @@ from typer.testing import CliRunner
 
 from imprint.cli.main import app
 
-QUERIES = '{"Version": "1", "Statement": [{"Effect": "Allow", "Action": "aicontent:*Query*", "Resource": "*"}]}'
+QUERIES = (
+    '{"Version": "1", "Statement": [{"Effect": "Allow", "Action": "aicontent:*Query*", "Resource": "*"}]}'
+)
 
 
 def cli(data: Path, *args: str, code: int = 0) -> Any:
@@ -29,16 +31,34 @@ def test_identities_made_with_the_cli_work_end_to_end(tmp_path: Path) -> None:
     assert cli(data, "accounts", "show", account["accountId"]) == account
     user = cli(data, "users", "create", "--account", account["accountId"], "--name", "dana")
     (tmp_path / "q.json").write_text(QUERIES)
-    created = cli(data, "policies", "create", "--account", account["accountId"], "--name", "Queries",
-                  "--document", f"@{tmp_path / 'q.json'}")
+    created = cli(
+        data,
+        "policies",
+        "create",
+        "--account",
+        account["accountId"],
+        "--name",
+        "Queries",
+        "--document",
+        f"@{tmp_path / 'q.json'}",
+    )
     assert created["document"] == json.loads(QUERIES)
     names = [p["policyName"] for p in cli(data, "policies", "list", "--account", account["accountId"])]
     assert names[-1] == "Queries" and "AliyunAiContentFullAccess" in names
     shown = cli(data, "users", "attach-policy", user["userId"], "--policy", "Queries")
     assert shown["policies"] == [{"policyType": "Custom", "policyName": "Queries"}]
     key = cli(data, "keys", "create", "--user", user["userId"])
-    temp = cli(data, "keys", "create-temporary", "--user", user["userId"], "--duration-seconds", "900",
-               "--policy", '{"Version": "1", "Statement": {"Effect": "Allow", "Action": "*", "Resource": "*"}}')
+    temp = cli(
+        data,
+        "keys",
+        "create-temporary",
+        "--user",
+        user["userId"],
+        "--duration-seconds",
+        "900",
+        "--policy",
+        '{"Version": "1", "Statement": {"Effect": "Allow", "Action": "*", "Resource": "*"}}',
+    )
     listed = cli(data, "keys", "list", "--account", account["accountId"])
     assert {k["accessKeyId"] for k in listed} == {key["accessKeyId"], temp["accessKeyId"]}
     assert [k["temporary"] for k in listed] == [False, True]
@@ -47,14 +67,19 @@ def test_identities_made_with_the_cli_work_end_to_end(tmp_path: Path) -> None:
     with running(settings(data)) as server:
         root = Key(first["accessKeyId"], first["accessKeySecret"])
         assert server.call(root, "queryModelTrainJobList").status_code == 200
-        for k in (Key(key["accessKeyId"], key["accessKeySecret"]),
-                  Key(temp["accessKeyId"], temp["accessKeySecret"], temp["securityToken"])):
+        for k in (
+            Key(key["accessKeyId"], key["accessKeySecret"]),
+            Key(temp["accessKeyId"], temp["accessKeySecret"], temp["securityToken"]),
+        ):
             client = server.new_client(k)
             assert client.personalizedtxt_2img_query_model_train_job_list().body.data == []
             assert server.call(k, "addModelTrainJob", body={}).status_code == 403
         # Changes made by the CLI while the server runs apply to the next request.
         cli(data, "users", "detach-policy", user["userId"], "--policy", "Queries")
-        assert server.call(Key(key["accessKeyId"], key["accessKeySecret"]), "queryModelTrainJobList").status_code == 403
+        assert (
+            server.call(Key(key["accessKeyId"], key["accessKeySecret"]), "queryModelTrainJobList").status_code
+            == 403
+        )
         cli(data, "keys", "disable", key["accessKeyId"])
         resp = server.call(Key(key["accessKeyId"], key["accessKeySecret"]), "queryModelTrainJobList")
         assert resp.json()["Code"] == "InvalidAccessKeyId.Inactive"
@@ -64,13 +89,24 @@ def test_cli_errors_are_one_line_and_exit_1(tmp_path: Path) -> None:
     data = tmp_path / "data"
     account = cli(data, "accounts", "create", "--name", "x")["accountId"]
     assert "does not exist" in cli(data, "users", "create", "--account", "1", "--name", "a", code=1)
-    assert "malformed" in cli(data, "policies", "create", "--account", account, "--name", "P", "--document",
-                              '{"Version": "1"}', code=1)
+    assert "malformed" in cli(
+        data,
+        "policies",
+        "create",
+        "--account",
+        account,
+        "--name",
+        "P",
+        "--document",
+        '{"Version": "1"}',
+        code=1,
+    )
     assert "Traceback" not in cli(data, "keys", "create-temporary", "--user", "42", code=1)
     assert "a user name" in cli(data, "users", "create", "--account", account, "--name", "-bad", code=1)
     user = cli(data, "users", "create", "--account", account, "--name", "ok")
-    assert "900" in cli(data, "keys", "create-temporary", "--user", user["userId"], "--duration-seconds", "5",
-                        code=1)
+    assert "900" in cli(
+        data, "keys", "create-temporary", "--user", user["userId"], "--duration-seconds", "5", code=1
+    )
     assert "already exists" in cli(data, "users", "create", "--account", account, "--name", "ok", code=1)
 
 

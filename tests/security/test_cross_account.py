@@ -26,36 +26,68 @@ def _fake_model() -> str:
 
 # op -> (request made from A's ids, the same request made from ids that do not exist)
 PROBES: dict[str, tuple[Probe, Probe]] = {
-    "queryModelTrainStatus": (lambda a: ("queryModelTrainStatus", {"query": {"modelId": a.model_id}}),
-                              lambda a: ("queryModelTrainStatus", {"query": {"modelId": _fake_model()}})),
+    "queryModelTrainStatus": (
+        lambda a: ("queryModelTrainStatus", {"query": {"modelId": a.model_id}}),
+        lambda a: ("queryModelTrainStatus", {"query": {"modelId": _fake_model()}}),
+    ),
     "queryModelTrainStatus(v2 internal model)": (
         lambda a: ("queryModelTrainStatus", {"query": {"modelId": a.v2_model_id}}),
-        lambda a: ("queryModelTrainStatus", {"query": {"modelId": _fake_model()}})),
+        lambda a: ("queryModelTrainStatus", {"query": {"modelId": _fake_model()}}),
+    ),
     "addInferenceJob": (
         lambda a: ("addInferenceJob", {"body": {"modelId": a.model_id, "prompt": "a <special-token>"}}),
-        lambda a: ("addInferenceJob", {"body": {"modelId": _fake_model(), "prompt": "a <special-token>"}})),
+        lambda a: ("addInferenceJob", {"body": {"modelId": _fake_model(), "prompt": "a <special-token>"}}),
+    ),
     "queryInferenceJobInfo": (
         lambda a: ("queryInferenceJobInfo", {"query": {"inferenceJobId": str(a.job_id)}}),
-        lambda a: ("queryInferenceJobInfo", {"query": {"inferenceJobId": _fake_job_id(a)}})),
+        lambda a: ("queryInferenceJobInfo", {"query": {"inferenceJobId": _fake_job_id(a)}}),
+    ),
     "queryInferenceJobInfo(v2 job)": (
         lambda a: ("queryInferenceJobInfo", {"query": {"inferenceJobId": str(a.v2_job_id)}}),
-        lambda a: ("queryInferenceJobInfo", {"query": {"inferenceJobId": _fake_job_id(a)}})),
+        lambda a: ("queryInferenceJobInfo", {"query": {"inferenceJobId": _fake_job_id(a)}}),
+    ),
     "queryPreModelInferenceJobInfo": (
         lambda a: ("queryPreModelInferenceJobInfo", {"query": {"inferenceJobId": str(a.v2_job_id)}}),
-        lambda a: ("queryPreModelInferenceJobInfo", {"query": {"inferenceJobId": _fake_job_id(a)}})),
+        lambda a: ("queryPreModelInferenceJobInfo", {"query": {"inferenceJobId": _fake_job_id(a)}}),
+    ),
     "queryImageAsset": (
-        lambda a: ("queryImageAsset", {"query": {"modelId": a.model_id, "promptId": a.prompt_id,
-                                                 "imageId": a.image_ids[0]}}),
-        lambda a: ("queryImageAsset", {"query": {"modelId": _fake_model(), "promptId": str(uuid.uuid1()),
-                                                 "imageId": a.image_ids[0]}})),
+        lambda a: (
+            "queryImageAsset",
+            {"query": {"modelId": a.model_id, "promptId": a.prompt_id, "imageId": a.image_ids[0]}},
+        ),
+        lambda a: (
+            "queryImageAsset",
+            {"query": {"modelId": _fake_model(), "promptId": str(uuid.uuid1()), "imageId": a.image_ids[0]}},
+        ),
+    ),
     "queryImageAsset(base64)": (
-        lambda a: ("queryImageAsset", {"query": {"modelId": a.model_id, "promptId": a.prompt_id,
-                                                 "imageId": a.image_ids[1], "encodeFormat": "base64"}}),
-        lambda a: ("queryImageAsset", {"query": {"modelId": _fake_model(), "promptId": str(uuid.uuid1()),
-                                                 "imageId": a.image_ids[1], "encodeFormat": "base64"}})),
+        lambda a: (
+            "queryImageAsset",
+            {
+                "query": {
+                    "modelId": a.model_id,
+                    "promptId": a.prompt_id,
+                    "imageId": a.image_ids[1],
+                    "encodeFormat": "base64",
+                }
+            },
+        ),
+        lambda a: (
+            "queryImageAsset",
+            {
+                "query": {
+                    "modelId": _fake_model(),
+                    "promptId": str(uuid.uuid1()),
+                    "imageId": a.image_ids[1],
+                    "encodeFormat": "base64",
+                }
+            },
+        ),
+    ),
     "queryImageAssetFromImageId": (
         lambda a: ("queryImageAssetFromImageId", {"query": {"imageId": a.v2_image_ids[0]}}),
-        lambda a: ("queryImageAssetFromImageId", {"query": {"imageId": uuid.uuid1().hex + "0000.png"}})),
+        lambda a: ("queryImageAssetFromImageId", {"query": {"imageId": uuid.uuid1().hex + "0000.png"}}),
+    ),
 }
 PRINCIPALS = ("root", "ram-user", "sts")
 
@@ -80,14 +112,16 @@ def _shape(resp: httpx.Response, asked: list[str]) -> dict[str, Any]:
 
 def _ids(request: dict[str, Any]) -> list[str]:
     values = {**request.get("query", {}), **request.get("body", {})}
-    return sorted((v for v in values.values() if isinstance(v, str) and v not in ("base64",)), key=len,
-                  reverse=True)
+    return sorted(
+        (v for v in values.values() if isinstance(v, str) and v not in ("base64",)), key=len, reverse=True
+    )
 
 
 @pytest.mark.parametrize("principal", PRINCIPALS)
 @pytest.mark.parametrize("probe", list(PROBES))
-def test_other_accounts_ids_look_like_missing_ids(server: SecServer, alice: Tenant, intruders: dict[str, Key],
-                                                  probe: str, principal: str) -> None:
+def test_other_accounts_ids_look_like_missing_ids(
+    server: SecServer, alice: Tenant, intruders: dict[str, Key], probe: str, principal: str
+) -> None:
     theirs, missing = PROBES[probe]
     op, request = theirs(alice)
     # The owner can see it (and so warms the image caches the intruder must not hit).
@@ -101,8 +135,9 @@ def test_other_accounts_ids_look_like_missing_ids(server: SecServer, alice: Tena
 
 
 @pytest.mark.parametrize("principal", PRINCIPALS)
-def test_mixed_ids_do_not_reach_another_accounts_images(server: SecServer, alice: Tenant, bob: Tenant,
-                                                        intruders: dict[str, Key], principal: str) -> None:
+def test_mixed_ids_do_not_reach_another_accounts_images(
+    server: SecServer, alice: Tenant, bob: Tenant, intruders: dict[str, Key], principal: str
+) -> None:
     key = intruders[principal]
     for model_id, prompt_id in ((bob.model_id, alice.prompt_id), (alice.model_id, bob.prompt_id)):
         q = {"modelId": model_id, "promptId": prompt_id, "imageId": "0000.png"}
@@ -110,20 +145,29 @@ def test_mixed_ids_do_not_reach_another_accounts_images(server: SecServer, alice
 
 
 @pytest.mark.parametrize("principal", PRINCIPALS)
-def test_listing_shows_nothing_of_another_account(server: SecServer, alice: Tenant, bob: Tenant,
-                                                  intruders: dict[str, Key], principal: str) -> None:
+def test_listing_shows_nothing_of_another_account(
+    server: SecServer, alice: Tenant, bob: Tenant, intruders: dict[str, Key], principal: str
+) -> None:
     resp = server.call(intruders[principal], "queryModelTrainJobList")
     assert resp.status_code == 200
     text = resp.text
-    for secret in (alice.model_id, alice.prompt_id, alice.v2_model_id, alice.v2_prompt_id, *alice.image_urls,
-                   *alice.v2_image_ids, alice.account_id):
+    for secret in (
+        alice.model_id,
+        alice.prompt_id,
+        alice.v2_model_id,
+        alice.v2_prompt_id,
+        *alice.image_urls,
+        *alice.v2_image_ids,
+        alice.account_id,
+    ):
         assert secret not in text
     assert [j["modelId"] for j in resp.json()["data"]] == [bob.model_id]
 
 
 @pytest.mark.parametrize("principal", PRINCIPALS)
-def test_new_sdk_listing_and_status(server: SecServer, alice: Tenant, bob: Tenant, intruders: dict[str, Key],
-                                    principal: str) -> None:
+def test_new_sdk_listing_and_status(
+    server: SecServer, alice: Tenant, bob: Tenant, intruders: dict[str, Key], principal: str
+) -> None:
     from alibabacloud_aicontent20240611 import models as m
     from alibabacloud_tea_openapi.exceptions import ClientException
 
@@ -132,26 +176,36 @@ def test_new_sdk_listing_and_status(server: SecServer, alice: Tenant, bob: Tenan
     assert alice.model_id not in [j.model_id for j in listing]
     with pytest.raises(ClientException) as info:
         client.personalizedtxt_2img_query_model_train_status(
-            m.Personalizedtxt2imgQueryModelTrainStatusRequest(model_id=alice.model_id))
+            m.Personalizedtxt2imgQueryModelTrainStatusRequest(model_id=alice.model_id)
+        )
     assert info.value.status_code == 404 and info.value.code == "B_MODEL_TRAIN_JOB_NOT_EXIST"
 
 
 @pytest.mark.parametrize("op", ["addModelTrainJob", "addPreModelInferenceJob"])
-def test_jobs_created_by_one_account_stay_in_it(server: SecServer, alice: Tenant, intruders: dict[str, Key],
-                                                op: str) -> None:
-    body = ({"name": "intruder", "objectType": "cat", "imageUrl": ["https://photos.example/x.png"]}
-            if op == "addModelTrainJob" else {"imageUrl": ["https://photos.example/x.png"], "prompt": "a cat"})
+def test_jobs_created_by_one_account_stay_in_it(
+    server: SecServer, alice: Tenant, intruders: dict[str, Key], op: str
+) -> None:
+    body = (
+        {"name": "intruder", "objectType": "cat", "imageUrl": ["https://photos.example/x.png"]}
+        if op == "addModelTrainJob"
+        else {"imageUrl": ["https://photos.example/x.png"], "prompt": "a cat"}
+    )
     created = server.call(intruders["ram-user"], op, body=body).json()["data"]
     listing = server.call(alice.root, "queryModelTrainJobList").text
     assert created["modelId"] not in listing and "intruder" not in listing
-    assert server.call(alice.root, "queryModelTrainStatus", query={"modelId": created["modelId"]}).status_code == 404
+    assert (
+        server.call(alice.root, "queryModelTrainStatus", query={"modelId": created["modelId"]}).status_code
+        == 404
+    )
     if op == "addPreModelInferenceJob":
         q = {"inferenceJobId": created["id"]}
         assert server.call(alice.root, "queryPreModelInferenceJobInfo", query=q).status_code == 404
         assert server.call(intruders["root"], "queryPreModelInferenceJobInfo", query=q).status_code == 200
 
 
-@pytest.mark.parametrize("probe", ["queryModelTrainStatus", "queryInferenceJobInfo", "queryImageAssetFromImageId"])
+@pytest.mark.parametrize(
+    "probe", ["queryModelTrainStatus", "queryInferenceJobInfo", "queryImageAssetFromImageId"]
+)
 def test_same_timing_class(server: SecServer, alice: Tenant, intruders: dict[str, Key], probe: str) -> None:
     """Same query, same plan: the median latencies of the two answers stay within a small factor."""
     theirs, missing = PROBES[probe]
@@ -167,9 +221,11 @@ def test_same_timing_class(server: SecServer, alice: Tenant, intruders: dict[str
     assert max(a, b) / min(a, b) < 2.0 or abs(a - b) < 0.003, (a, b)
 
 
-def test_a_v1_image_id_alone_resolves_only_in_the_callers_account(server: SecServer, alice: Tenant,
-                                                                  bob: Tenant) -> None:
+def test_a_v1_image_id_alone_resolves_only_in_the_callers_account(
+    server: SecServer, alice: Tenant, bob: Tenant
+) -> None:
     """Both accounts own a "0000.png"; the id-only lookup gives each its own, never the other's."""
+
     def fetch(key: Key) -> bytes:
         resp = server.call(key, "queryImageAssetFromImageId", query={"imageId": "0000.png"})
         assert resp.status_code == 200

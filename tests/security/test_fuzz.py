@@ -14,8 +14,12 @@ from hypothesis import strategies as st
 from seckit import OPS, PREFIX, Key, SecServer, assert_no_leak, policy
 
 EXAMPLES = 60
-FUZZ = settings(max_examples=EXAMPLES, deadline=None, database=None,
-                suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+FUZZ = settings(
+    max_examples=EXAMPLES,
+    deadline=None,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
 
 PARAMS: dict[str, tuple[str, ...]] = {
     "addModelTrainJob": ("name", "objectType", "imageUrl", "trainSteps"),
@@ -30,16 +34,52 @@ PARAMS: dict[str, tuple[str, ...]] = {
 }
 
 text = st.text(st.characters(exclude_categories=("Cs",)), max_size=40)
-odd_text = st.sampled_from(["", " ", "0", "-1", "1e309", "NaN", "null", "[]", "{}", "%00", "\x00", "../../etc/passwd",
-                            "<special-token>", "' OR 1=1 --", "😀" * 5, "a" * 3000, "9" * 25, "0000.png",
-                            "dog_00000000-0000-0000-0000-000000000000", "base64", "BASE64", "\u202e", "\r\n"])
-numbers = st.one_of(st.integers(), st.integers(-(2**80), 2**80), st.floats(allow_nan=True, allow_infinity=True),
-                    st.sampled_from([0, -1, 1, 10, 11, 2**31 - 1, 2**31, -(2**31), 0.3, 0.8, 1.0, 1.5]))
+odd_text = st.sampled_from(
+    [
+        "",
+        " ",
+        "0",
+        "-1",
+        "1e309",
+        "NaN",
+        "null",
+        "[]",
+        "{}",
+        "%00",
+        "\x00",
+        "../../etc/passwd",
+        "<special-token>",
+        "' OR 1=1 --",
+        "😀" * 5,
+        "a" * 3000,
+        "9" * 25,
+        "0000.png",
+        "dog_00000000-0000-0000-0000-000000000000",
+        "base64",
+        "BASE64",
+        "\u202e",
+        "\r\n",
+    ]
+)
+numbers = st.one_of(
+    st.integers(),
+    st.integers(-(2**80), 2**80),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.sampled_from([0, -1, 1, 10, 11, 2**31 - 1, 2**31, -(2**31), 0.3, 0.8, 1.0, 1.5]),
+)
 scalars = st.one_of(st.none(), st.booleans(), numbers, text, odd_text)
-values = st.recursive(scalars, lambda inner: st.one_of(st.lists(inner, max_size=4),
-                                                       st.dictionaries(text, inner, max_size=3)), max_leaves=8)
-plausible = st.one_of(values, st.lists(st.one_of(text, odd_text), min_size=1, max_size=3),
-                      st.just(["https://photos.example/a.png"]), st.just("dog"), st.just("a <special-token> dog"))
+values = st.recursive(
+    scalars,
+    lambda inner: st.one_of(st.lists(inner, max_size=4), st.dictionaries(text, inner, max_size=3)),
+    max_leaves=8,
+)
+plausible = st.one_of(
+    values,
+    st.lists(st.one_of(text, odd_text), min_size=1, max_size=3),
+    st.just(["https://photos.example/a.png"]),
+    st.just("dog"),
+    st.just("a <special-token> dog"),
+)
 
 
 def _body(names: tuple[str, ...]) -> st.SearchStrategy[dict[str, Any]]:
@@ -57,9 +97,18 @@ raw_bodies = st.one_of(
     st.builds(lambda v: b"body=" + urllib.parse.quote(json.dumps(v)).encode(), values),
     st.builds(lambda v: json.dumps(v).encode(), values),
 )
-content_types = st.sampled_from([None, "application/json", "application/json; charset=utf-8",
-                                 "application/x-www-form-urlencoded", "text/plain", "multipart/form-data",
-                                 "application/octet-stream", "image/png"])
+content_types = st.sampled_from(
+    [
+        None,
+        "application/json",
+        "application/json; charset=utf-8",
+        "application/x-www-form-urlencoded",
+        "text/plain",
+        "multipart/form-data",
+        "application/octet-stream",
+        "image/png",
+    ]
+)
 
 
 @pytest.fixture(scope="module")
@@ -70,8 +119,14 @@ def fuzzer(server: SecServer) -> Key:
 
 @pytest.fixture(scope="module")
 def fuzz_user(server: SecServer, fuzzer: Key) -> Key:
-    doc = policy({"Effect": "Allow", "Action": "aicontent:*", "Resource": "*",
-                  "Condition": {"IpAddress": {"acs:SourceIp": "127.0.0.0/8"}}})
+    doc = policy(
+        {
+            "Effect": "Allow",
+            "Action": "aicontent:*",
+            "Resource": "*",
+            "Condition": {"IpAddress": {"acs:SourceIp": "127.0.0.0/8"}},
+        }
+    )
     return server.user(server.account_of(fuzzer), doc)[1]
 
 
@@ -89,9 +144,14 @@ def test_fuzz_parameters(server: SecServer, fuzzer: Key, fuzz_user: Key, op: str
     names = PARAMS[op]
 
     @FUZZ
-    @given(query=st.dictionaries(st.sampled_from(names) if names else text, st.one_of(text, odd_text), max_size=4)
-           | st.dictionaries(text, text, max_size=3),
-           body=_body(names), as_user=st.booleans())
+    @given(
+        query=st.dictionaries(
+            st.sampled_from(names) if names else text, st.one_of(text, odd_text), max_size=4
+        )
+        | st.dictionaries(text, text, max_size=3),
+        body=_body(names),
+        as_user=st.booleans(),
+    )
     def run(query: dict[str, str], body: dict[str, Any], as_user: bool) -> None:
         key = fuzz_user if as_user else fuzzer
         payload = body if method == "POST" else None
@@ -111,12 +171,31 @@ def test_fuzz_raw_bodies(server: SecServer, fuzzer: Key, op: str) -> None:
 
 
 @FUZZ
-@given(op=st.sampled_from(list(OPS)), authorization=st.one_of(text, odd_text, st.builds(
-    lambda scheme, rest: f"{scheme} {rest}", st.sampled_from(["ACS3-HMAC-SHA256", "ACS3-HMAC-SM3", "acs", "Bearer"]),
-    text)), date=st.one_of(text, odd_text), token=st.one_of(st.none(), text))
-def test_fuzz_unsigned_garbage(server: SecServer, op: str, authorization: str, date: str, token: str | None) -> None:
-    headers = {"authorization": authorization, "x-acs-date": date, "date": date, "x-acs-signature-nonce": date,
-               "x-acs-action": OPS[op][0], "x-acs-version": "20240611"}
+@given(
+    op=st.sampled_from(list(OPS)),
+    authorization=st.one_of(
+        text,
+        odd_text,
+        st.builds(
+            lambda scheme, rest: f"{scheme} {rest}",
+            st.sampled_from(["ACS3-HMAC-SHA256", "ACS3-HMAC-SM3", "acs", "Bearer"]),
+            text,
+        ),
+    ),
+    date=st.one_of(text, odd_text),
+    token=st.one_of(st.none(), text),
+)
+def test_fuzz_unsigned_garbage(
+    server: SecServer, op: str, authorization: str, date: str, token: str | None
+) -> None:
+    headers = {
+        "authorization": authorization,
+        "x-acs-date": date,
+        "date": date,
+        "x-acs-signature-nonce": date,
+        "x-acs-action": OPS[op][0],
+        "x-acs-version": "20240611",
+    }
     if token is not None:
         headers["x-acs-security-token"] = token
     safe = {k: v.encode("utf-8") for k, v in headers.items() if "\r" not in v and "\n" not in v}

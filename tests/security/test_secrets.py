@@ -63,7 +63,9 @@ def test_key_from_the_environment_writes_no_file(tmp_path: Path) -> None:
 
 def test_concurrent_first_starts_agree_on_one_key(tmp_path: Path) -> None:
     boxes: list[SecretBox] = []
-    threads = [threading.Thread(target=lambda: boxes.append(load_server_key(tmp_path, env={}))) for _ in range(8)]
+    threads = [
+        threading.Thread(target=lambda: boxes.append(load_server_key(tmp_path, env={}))) for _ in range(8)
+    ]
     for t in threads:
         t.start()
     for t in threads:
@@ -119,11 +121,18 @@ def test_plaintext_secrets_from_0001_are_sealed_on_start_and_keep_working(tmp_pa
     _migrate_to(config.db_url, "0001")
     engine = make_engine(config.db_url)
     with engine.begin() as conn:
-        conn.execute(text("INSERT INTO accounts (id, name, created_at) VALUES ('1000000000000001', 'old', :t)"),
-                     {"t": datetime(2024, 1, 1)})
-        conn.execute(text("INSERT INTO access_keys (access_key_id, secret, account_id, user_id, active, created_at)"
-                          " VALUES ('LTAIoldkey00000000000000', 'OldPlaintextSecret0123456789ab', "
-                          "'1000000000000001', '1000000000000001', 1, :t)"), {"t": datetime(2024, 1, 1)})
+        conn.execute(
+            text("INSERT INTO accounts (id, name, created_at) VALUES ('1000000000000001', 'old', :t)"),
+            {"t": datetime(2024, 1, 1)},
+        )
+        conn.execute(
+            text(
+                "INSERT INTO access_keys (access_key_id, secret, account_id, user_id, active, created_at)"
+                " VALUES ('LTAIoldkey00000000000000', 'OldPlaintextSecret0123456789ab', "
+                "'1000000000000001', '1000000000000001', 1, :t)"
+            ),
+            {"t": datetime(2024, 1, 1)},
+        )
     engine.dispose()
     old = Key("LTAIoldkey00000000000000", "OldPlaintextSecret0123456789ab")
     runtime = build_runtime(config)
@@ -152,6 +161,9 @@ def test_secrets_never_reach_logs_or_reprs(server: SecServer, caplog: pytest.Log
     for plain in (key.secret, temp.secret, temp.token):
         assert plain is not None and plain not in logged
     exp = datetime(2100, 1, 1)
-    for obj in (AccessKey("id", "s3cr3t-value", "a", None, True, security_token="t0k3n-value", expires_at=exp),
-                NewKey("id", "s3cr3t-value", "a"), TemporaryCredentials("id", "s3cr3t-value", "t0k3n-value", exp, "a", "u")):
+    for obj in (
+        AccessKey("id", "s3cr3t-value", "a", None, True, security_token="t0k3n-value", expires_at=exp),
+        NewKey("id", "s3cr3t-value", "a"),
+        TemporaryCredentials("id", "s3cr3t-value", "t0k3n-value", exp, "a", "u"),
+    ):
         assert "s3cr3t-value" not in repr(obj) and "t0k3n-value" not in repr(obj)

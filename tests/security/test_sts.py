@@ -37,7 +37,8 @@ def test_valid_temporary_keys_work_with_every_client(server: SecServer, alice: T
     assert key.access_key_id.startswith("STS.") and key.token
     for config in ({}, {"signature_algorithm": "v2"}):
         status = server.new_client(key, **config).personalizedtxt_2img_query_model_train_status(
-            m.Personalizedtxt2imgQueryModelTrainStatusRequest(model_id=alice.model_id))
+            m.Personalizedtxt2imgQueryModelTrainStatusRequest(model_id=alice.model_id)
+        )
         assert status.body.data.model_train_status == "FINISHED"
     request = Personalizedtxt2imgQueryModelTrainStatusRequest()
     request.set_modelId(alice.model_id)
@@ -64,17 +65,23 @@ def test_a_token_expiring_in_the_past_second_is_expired(server: SecServer, user:
     assert _code(server, key) == (400, "InvalidSecurityToken.Expired")
 
 
-@pytest.mark.parametrize("tamper", [
-    lambda t: t[:-1] + ("A" if t[-1] != "A" else "B"),
-    lambda t: t[:20] + ("x" if t[20] != "x" else "y") + t[21:],
-    lambda t: t[:-5],
-    lambda t: t + "A",
-    lambda t: t.upper(),
-    lambda t: "CAIS" + "A" * (len(t) - 4),
-])
+@pytest.mark.parametrize(
+    "tamper",
+    [
+        lambda t: t[:-1] + ("A" if t[-1] != "A" else "B"),
+        lambda t: t[:20] + ("x" if t[20] != "x" else "y") + t[21:],
+        lambda t: t[:-5],
+        lambda t: t + "A",
+        lambda t: t.upper(),
+        lambda t: "CAIS" + "A" * (len(t) - 4),
+    ],
+)
 def test_tampered_tokens_are_refused(server: SecServer, user: str, tamper) -> None:  # type: ignore[no-untyped-def]
     key = server.temporary(user)
-    assert _code(server, replace(key, token=tamper(key.token))) == (400, "InvalidSecurityToken.MismatchWithAccessKey")
+    assert _code(server, replace(key, token=tamper(key.token))) == (
+        400,
+        "InvalidSecurityToken.MismatchWithAccessKey",
+    )
     assert _code(server, key) == (200, "OK")
 
 
@@ -86,18 +93,29 @@ def test_malformed_and_missing_tokens(server: SecServer, user: str) -> None:
 
 def test_tokens_do_not_move_between_keys(server: SecServer, alice: Tenant, bob: Tenant, user: str) -> None:
     first, second = server.temporary(user), server.temporary(user)
-    assert _code(server, replace(first, token=second.token)) == (400, "InvalidSecurityToken.MismatchWithAccessKey")
+    assert _code(server, replace(first, token=second.token)) == (
+        400,
+        "InvalidSecurityToken.MismatchWithAccessKey",
+    )
     other_user, _ = server.user(bob.account_id, ALLOW_ALL)
     theirs = server.temporary(other_user)
-    assert _code(server, replace(first, token=theirs.token)) == (400, "InvalidSecurityToken.MismatchWithAccessKey")
+    assert _code(server, replace(first, token=theirs.token)) == (
+        400,
+        "InvalidSecurityToken.MismatchWithAccessKey",
+    )
     # A permanent key presented with a token (someone else's) is refused too.
-    assert _code(server, replace(alice.root, token=first.token)) == (400, "InvalidSecurityToken.MismatchWithAccessKey")
+    assert _code(server, replace(alice.root, token=first.token)) == (
+        400,
+        "InvalidSecurityToken.MismatchWithAccessKey",
+    )
 
 
 def test_forged_keys_and_wrong_secrets(server: SecServer, user: str) -> None:
     key = server.temporary(user)
     assert _code(server, replace(key, access_key_id="STS.4PTEewpRspendWV9Jow50qC9")) == (
-        404, "InvalidAccessKeyId.NotFound")
+        404,
+        "InvalidAccessKeyId.NotFound",
+    )
     assert _code(server, replace(key, secret=key.secret[:-1] + "x")) == (400, "SignatureDoesNotMatch")
     # An expired token with a wrong signature says only that the signature is wrong.
     expired = server.temporary(user, duration_s=900, issued_at=ago(hours=2))
@@ -107,15 +125,23 @@ def test_forged_keys_and_wrong_secrets(server: SecServer, user: str) -> None:
 def test_inline_policy_narrows_the_users_permissions(server: SecServer, user: str) -> None:
     key = server.temporary(user, inline=QUERIES)
     assert _code(server, key) == (200, "OK")
-    resp = server.call(key, "addModelTrainJob", body={"name": "x", "objectType": "dog",
-                                                       "imageUrl": ["https://photos.example/a.png"]})
+    resp = server.call(
+        key,
+        "addModelTrainJob",
+        body={"name": "x", "objectType": "dog", "imageUrl": ["https://photos.example/a.png"]},
+    )
     assert resp.status_code == 403
     detail = resp.json()["AccessDeniedDetail"]
     assert detail["PolicyType"] == "SessionPolicy" and detail["AuthPrincipalType"] == "AssumedRoleUser"
-    deny = policy({"Effect": "Allow", "Action": "aicontent:*", "Resource": "*"},
-                  {"Effect": "Deny", "Action": "aicontent:*List*", "Resource": "*"})
+    deny = policy(
+        {"Effect": "Allow", "Action": "aicontent:*", "Resource": "*"},
+        {"Effect": "Deny", "Action": "aicontent:*List*", "Resource": "*"},
+    )
     denied = server.call(server.temporary(user, inline=deny), "queryModelTrainJobList")
-    assert denied.status_code == 403 and denied.json()["AccessDeniedDetail"]["NoPermissionType"] == "ExplicitDeny"
+    assert (
+        denied.status_code == 403
+        and denied.json()["AccessDeniedDetail"]["NoPermissionType"] == "ExplicitDeny"
+    )
 
 
 def test_inline_policy_cannot_widen_the_users_permissions(server: SecServer, alice: Tenant) -> None:

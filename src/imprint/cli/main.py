@@ -3,7 +3,6 @@ and `admin` (each in its own module, all calling the same service functions as t
 
 from __future__ import annotations
 
-import importlib.util
 import logging
 from collections.abc import Sequence
 from typing import Annotated
@@ -56,11 +55,19 @@ def serve(
     rate_limit_per_s: Annotated[float, typer.Option(help="Requests/s per AccessKey (0: off).")] = 50.0,
     rate_limit_burst: Annotated[int, typer.Option(help="Requests one AccessKey may burst.")] = 100,
     max_jobs_per_account: Annotated[int, typer.Option(help="Unfinished jobs one account may have.")] = 8,
+    workers: Annotated[int | None, typer.Option(
+        help="API worker processes (default: one per CPU). With more than one, this process runs the "
+             "jobs and supervises the workers, which serve HTTP.", show_default=False)] = None,
+    access_log: Annotated[bool, typer.Option(help="Log every request (costs throughput).")] = False,
+    nonce_store: Annotated[str | None, typer.Option(
+        envvar="IMPRINT_NONCE_STORE", show_default=False,
+        help="Where signature nonces are kept: sqlite:///PATH (default: nonces.sqlite3 in the data "
+             "directory) or redis://HOST:PORT/DB when API processes run on several hosts.")] = None,
 ) -> None:
     """Run the API server and its workers; the first start creates an account and an AccessKey."""
-    import uvicorn
-
     from imprint.runtime import build_runtime
+    from imprint.server import run_server
+    from imprint.server.run import default_workers
 
     if base_model is None and not (bundled_base_model() / "model_index.json").is_file():
         raise _fail(f"the bundled base model is missing ({bundled_base_model()}); pass --base-model "
@@ -76,25 +83,16 @@ def serve(
                         inference_queue_size=inference_queue_size,
                         allow_fetch_from=tuple(str(n) for n in networks),
                         trusted_proxies=_proxies(trusted_proxy or ()), rate_limit_per_s=rate_limit_per_s,
-                        rate_limit_burst=rate_limit_burst, max_active_jobs_per_account=max_jobs_per_account)
+                        rate_limit_burst=rate_limit_burst, max_active_jobs_per_account=max_jobs_per_account,
+                        nonce_store_url=nonce_store)
     runtime = build_runtime(settings)
     if runtime.first_key is not None:
         k = runtime.first_key
         console.print("[bold]Created account and AccessKey (the secret is shown only this once):[/bold]")
         console.print(f"  account id        {k.account_id}\n  AccessKey ID      {k.access_key_id}\n"
                       f"  AccessKey secret  {k.secret}")
-    runtime.start()
-    config = uvicorn.Config(
-        # proxy_headers off: uvicorn would otherwise rewrite the client address from X-Forwarded-For
-        # for loopback peers; imprint decides whom to believe itself (--trusted-proxy).
-        runtime.app, host=host, port=port, log_level="info", proxy_headers=False,
-        loop="uvloop" if importlib.util.find_spec("uvloop") else "asyncio",
-        http="httptools" if importlib.util.find_spec("httptools") else "h11")
     console.print(f"imprint serving on http://{host}:{port} (data in {data_dir})")
-    try:
-        uvicorn.Server(config).run()
-    finally:
-        runtime.stop()
+    run_server(runtime, host=host, port=port, workers=workers or default_workers(), access_log=access_log)
 
 
 if __name__ == "__main__":

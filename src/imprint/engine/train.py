@@ -1,7 +1,7 @@
 """DreamBooth-LoRA with a learned identifier token ("pivotal tuning"), read top to bottom.
 
 Follows diffusers' examples/dreambooth/train_dreambooth_lora.py: LoRA on the UNet's attention
-projections (optionally the text encoder's), captions "a photo of <id> <class>", optional prior
+projections (optionally the text encoder's), captions "a <id> <class>" (configurable), optional prior
 preservation, epsilon/v-prediction MSE. Differences, each for speed on small machines: latents and
 frozen text features are computed once (see train_data), and only one identifier row trains instead
 of the whole embedding table.
@@ -71,7 +71,7 @@ def train_adapter(
     prepare.step(1)
 
     # Prior preservation: the base model's own pictures of the class, generated before any LoRA exists.
-    class_prompt = f"a photo of {object_type}"
+    class_prompt = config.class_template.format(object_type=object_type)
     class_latents = None
     if config.prior_preservation:
         generated = _class_latents(pipe, class_prompt, base.image_size, config, progress, cancel)
@@ -95,7 +95,8 @@ def train_adapter(
     trainable = unet_params + text_params + [identifier.row]
 
     noise_scheduler = DDPMScheduler.from_config(base.pipeline.scheduler.config)
-    instance_ids = token_ids(tokenizer, f"a photo of {IDENTIFIER_TOKEN} {object_type}", device)
+    instance_prompt = config.instance_template.format(identifier=IDENTIFIER_TOKEN, object_type=object_type)
+    instance_ids = token_ids(tokenizer, instance_prompt, device)
     class_ids = token_ids(tokenizer, class_prompt, device)
     with torch.no_grad():
         frozen_class = encode_text(text_encoder, class_ids)

@@ -34,6 +34,10 @@ class TrainConfig:
     weight_decay: float = 1e-2
     class_image_steps: int = 20
     class_guidance_scale: float = 4.0
+    # The DreamBooth paper's "a [V] [class noun]". imprint-tiny never saw "photo of" in its captions
+    # (those words' embeddings are untrained there), so the shorter sentence is the default.
+    instance_template: str = "a {identifier} {object_type}"
+    class_template: str = "a {object_type}"
 
     def validate(self) -> None:
         checks = {

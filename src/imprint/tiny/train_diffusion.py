@@ -187,10 +187,13 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--export", type=Path, default=None,
                         help="write the EMA pipeline folder here at the end")
+    parser.add_argument("--export-only", action="store_true",
+                        help="export the last checkpoint's EMA weights without training")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     trainer = Trainer(args.work, TinyShape(), args.dataset, args.batch, args.lr)
-    trainer.run(args.steps, Budget(args.minutes))
+    if not args.export_only:
+        trainer.run(args.steps, Budget(args.minutes))
     if args.export:
         trainer.export(args.export)
         trainer.log.write(stage="export", step=trainer.step, folder=str(args.export))

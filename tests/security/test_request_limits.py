@@ -34,8 +34,11 @@ def test_chunked_oversized_body_is_cut_off_while_reading(server: SecServer) -> N
         for _ in range(40):
             yield b"x" * 65536
 
-    resp = httpx.post(f"http://{server.endpoint}{PREFIX}addModelTrainJob", content=chunks(),
-                      headers={"content-type": "application/json"})
+    resp = httpx.post(
+        f"http://{server.endpoint}{PREFIX}addModelTrainJob",
+        content=chunks(),
+        headers={"content-type": "application/json"},
+    )
     assert "content-length" not in resp.request.headers
     _too_large(resp)
 
@@ -49,23 +52,44 @@ def test_a_body_at_the_limit_is_read(server: SecServer, alice: Tenant) -> None:
 def test_new_sdk_reads_the_413(server: SecServer, alice: Tenant) -> None:
     with pytest.raises(ClientException) as info:
         server.new_client(alice.root).personalizedtxt_2img_add_inference_job(
-            m.Personalizedtxt2imgAddInferenceJobRequest(model_id=alice.model_id, prompt="a" * (LIMIT + 1)))
+            m.Personalizedtxt2imgAddInferenceJobRequest(model_id=alice.model_id, prompt="a" * (LIMIT + 1))
+        )
     assert info.value.status_code == 413 and info.value.code == TOO_LARGE
 
 
-@pytest.mark.parametrize(("prompt", "status"), [("a" * 2000, 200), ("a" * 2001, 400), ("   ", 400), ("", 400)])
+@pytest.mark.parametrize(
+    ("prompt", "status"), [("a" * 2000, 200), ("a" * 2001, 400), ("   ", 400), ("", 400)]
+)
 def test_prompt_length(server: SecServer, tmp_account: Tenant, prompt: str, status: int) -> None:
-    resp = server.call(tmp_account.root, "addInferenceJob", body={"modelId": tmp_account.model_id, "prompt": prompt})
+    resp = server.call(
+        tmp_account.root, "addInferenceJob", body={"modelId": tmp_account.model_id, "prompt": prompt}
+    )
     assert resp.status_code == status, resp.text
     if status == 400:
         assert "prompt" in resp.json()["Message"]
 
 
-@pytest.mark.parametrize(("number", "stored"), [(1, 1), (10, 10), (11, 10), (2**31 - 1, 10), (0, None),
-                                                (-3, None), (2**31, None), (2**70, None), (1.0, None), ("2", None)])
+@pytest.mark.parametrize(
+    ("number", "stored"),
+    [
+        (1, 1),
+        (10, 10),
+        (11, 10),
+        (2**31 - 1, 10),
+        (0, None),
+        (-3, None),
+        (2**31, None),
+        (2**70, None),
+        (1.0, None),
+        ("2", None),
+    ],
+)
 def test_image_number(server: SecServer, tmp_account: Tenant, number: object, stored: int | None) -> None:
-    resp = server.call(tmp_account.root, "addInferenceJob",
-                       body={"modelId": tmp_account.model_id, "prompt": "a", "imageNumber": number})
+    resp = server.call(
+        tmp_account.root,
+        "addInferenceJob",
+        body={"modelId": tmp_account.model_id, "prompt": "a", "imageNumber": number},
+    )
     if stored is None:
         assert resp.status_code == 400 and "imageNumber" in resp.json()["Message"], resp.text
         return
@@ -82,8 +106,9 @@ def tmp_account(server: SecServer) -> Tenant:
 
 @pytest.fixture(scope="module")
 def bounded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SecServer]:
-    with running(settings(tmp_path_factory.mktemp("bounded"), max_active_jobs_per_account=3,
-                          inference_queue_size=100)) as srv:
+    with running(
+        settings(tmp_path_factory.mktemp("bounded"), max_active_jobs_per_account=3, inference_queue_size=100)
+    ) as srv:
         yield srv
 
 
@@ -99,10 +124,17 @@ def test_unfinished_jobs_per_account(bounded: SecServer) -> None:
         assert resp.status_code == 200, resp.text
         return resp.json()["data"]["jobStatus"]
 
-    admitted = [status(busy.root, "addModelTrainJob", train), status(busy.root, "addInferenceJob", infer),
-                status(busy.root, "addPreModelInferenceJob", v2)]
+    admitted = [
+        status(busy.root, "addModelTrainJob", train),
+        status(busy.root, "addInferenceJob", infer),
+        status(busy.root, "addPreModelInferenceJob", v2),
+    ]
     assert admitted == ["SUBMITTED"] * 3
-    for op, body in (("addModelTrainJob", train), ("addInferenceJob", infer), ("addPreModelInferenceJob", v2)):
+    for op, body in (
+        ("addModelTrainJob", train),
+        ("addInferenceJob", infer),
+        ("addPreModelInferenceJob", v2),
+    ):
         assert status(busy.root, op, body) == "TOO_MANY_INFERENCE_REQUESTS"
     # Another account is not affected by the busy one.
     calm_infer = {"modelId": calm.model_id, "prompt": "a <special-token>"}
@@ -112,4 +144,6 @@ def test_unfinished_jobs_per_account(bounded: SecServer) -> None:
     assert sorted(j["jobStatus"] for j in listing).count("TOO_MANY_INFERENCE_REQUESTS") == 1
     assert bounded.runtime.queue._pending  # admitted jobs were enqueued ...
     refused = {j["id"] for j in listing if j["jobStatus"] == "TOO_MANY_INFERENCE_REQUESTS"}
-    assert not any(str(job_id) in refused for kind, job_id in bounded.runtime.queue._pending if kind == "train")
+    assert not any(
+        str(job_id) in refused for kind, job_id in bounded.runtime.queue._pending if kind == "train"
+    )
