@@ -2,9 +2,13 @@
 
 Set-up (Debian): apt-get install -y nginx-light wrk. Run: .venv/bin/python benchmarks/asset_serving.py
 Every imprint request is pre-signed (V3, ACS3-HMAC-SHA256) with its own nonce, so the server does the
-full verification and replay check each time; wrk replays them from a Lua script. Both servers are
-single-process (nginx with one worker) on loopback, measured in the same run at 1, 16 and 64
-connections. Prints requests/s, p50/p99 and the imprint/nginx throughput ratio.
+full verification and replay check each time; wrk replays them from a Lua script. nginx runs one
+worker; imprint runs as `imprint serve` does by default (one API worker process per CPU, nonces in
+the shared SQLite store), or with --workers N. Both on loopback, measured in the same run at 1, 16
+and 64 connections. Prints requests/s, p50/p99 and the imprint/nginx throughput ratio.
+
+Enough requests are pre-signed for --max-rps over the whole run; should imprint go faster, wrk would
+start replaying nonces and the non-2xx count printed beside the row says so.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -86,6 +91,25 @@ def wait_port(port: int, timeout: float = 30) -> None:
                 return
         time.sleep(0.1)
     raise RuntimeError(f"nothing listens on {port}")
+
+
+def wait_ready(host: str, akid: str, secret: str, query: dict[str, str], timeout: float = 60) -> None:
+    """The port is bound by the supervisor before the API workers are up; wait for a real answer."""
+    deadline = time.monotonic() + timeout
+    while True:
+        target, headers = sign(
+            "GET", PATH, query, b"", action=ACTION, host=host, access_key_id=akid, secret=secret
+        )
+        request = urllib.request.Request(f"http://{host}{target}", headers=headers)
+        try:
+            with urllib.request.urlopen(request, timeout=5) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            pass
+        if time.monotonic() > deadline:
+            raise RuntimeError("imprint did not answer a signed request")
+        time.sleep(0.2)
 
 
 def seed_data(data_dir: Path) -> tuple[str, str, dict[str, str], bytes]:
@@ -166,6 +190,8 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--seconds", type=int, default=5)
     parser.add_argument("--connections", default="1,16,64")
+    parser.add_argument("--workers", type=int, default=None, help="imprint API workers (default: serve's)")
+    parser.add_argument("--max-rps", type=int, default=20000, help="pre-signed requests per second of run")
     args = parser.parse_args()
     missing = [tool for tool in ("nginx", "wrk") if shutil.which(tool) is None]
     if missing:
@@ -200,6 +226,7 @@ http {{ access_log off; server {{ listen 127.0.0.1:{ngx_port}; root {work}/www;
                 # One key replays thousands of requests a second; the per-key limiter would throttle it.
                 "--rate-limit-per-s",
                 "0",
+                *(["--workers", str(args.workers)] if args.workers else []),
             ],
             env=env,
             stdout=subprocess.DEVNULL,
@@ -210,14 +237,17 @@ http {{ access_log off; server {{ listen 127.0.0.1:{ngx_port}; root {work}/www;
         wait_port(ngx_port)
         wait_port(imp_port)
         host = f"127.0.0.1:{imp_port}"
+        wait_ready(host, akid, secret, query)
+        print(f"imprint workers: {args.workers or 'serve default'} on {os.cpu_count()} CPUs; nginx: 1 worker")
         print(
             f"{'conns':>5} {'imprint rps':>12} {'p50 ms':>8} {'p99 ms':>8} {'nginx rps':>10} {'p50 ms':>8} "
             f"{'p99 ms':>8} {'imprint/nginx':>14}"
         )
         for conns in [int(c) for c in args.connections.split(",")]:
             requests_file = work / f"signed-{conns}.tsv"
-            presign(requests_file, 6000 * args.seconds, host, akid, secret, query)
+            presign(requests_file, args.max_rps * args.seconds, host, akid, secret, query)
             imp = wrk(f"http://{host}", conns, args.seconds, work / "replay.lua", requests_file)
+            requests_file.unlink()  # tens of MB per level
             ngx = wrk(f"http://127.0.0.1:{ngx_port}/0000.png", conns, args.seconds)
             ratio = imp["rps"] / ngx["rps"]
             print(

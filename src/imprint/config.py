@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
-from importlib import resources
 from pathlib import Path
+
+from imprint.models import bundled_model
 
 DEFAULT_DATA_DIR = "./imprint-data"
 
@@ -15,8 +16,8 @@ def default_data_dir() -> Path:
 
 
 def bundled_base_model() -> Path:
-    """Where the package ships its own small base model (it may be missing in a source checkout)."""
-    return Path(str(resources.files("imprint") / "models" / "imprint-tiny"))
+    """Where the package ships its own small base model, imprint-tiny."""
+    return bundled_model()
 
 
 @dataclass(frozen=True)
@@ -57,6 +58,10 @@ class Settings:
     # Where signature nonces are remembered (imprint.auth.nonce_stores); None: a SQLite file in the
     # data directory, which every worker process shares and which outlives restarts.
     nonce_store_url: str | None = None
+    # Scale-out backends (docs in README "Scaled-out configuration"); None keeps the embedded default:
+    # blobs under the data directory, jobs run by threads of the serving process.
+    blob_url: str | None = None  # s3://bucket/prefix
+    queue_url: str | None = None  # redis://host:port/db: Celery workers (`imprint worker`) run the jobs
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -70,6 +75,15 @@ class Settings:
     @property
     def blob_root(self) -> Path:
         return self.data_dir / "blobs"
+
+    @property
+    def blob_location(self) -> str:
+        return self.blob_url or str(self.blob_root)
+
+    @property
+    def blob_cache_dir(self) -> Path:
+        """Local copies of remote blobs that the engine reads as files (adapters)."""
+        return self.data_dir / "blob-cache"
 
     @property
     def work_dir(self) -> Path:

@@ -16,17 +16,15 @@ from imprint.api.services import Services
 from imprint.auth import TrustedProxies
 from imprint.auth.nonce_stores import open_nonce_store
 from imprint.config import Settings
-from imprint.ingest import FetchPolicy, parse_networks
-from imprint.queue.inprocess import InProcessQueue
+from imprint.queue import LaneQueue, open_queue
 from imprint.service import keys, runs
 from imprint.service.assets import AssetCache
 from imprint.service.domain import NewKey
-from imprint.store.blobs.local import open_blob_store
-from imprint.store.db import make_engine, make_session_factory, migrate
 from imprint.store.keys import SqlKeyLookup
 from imprint.store.policies import SqlPolicySource
 from imprint.store.sealing import prepare_secrets
 from imprint.store.secret_box import load_server_key
+from imprint.worker.assemble import build_worker_context, open_database
 from imprint.worker.context import WorkerContext
 from imprint.worker.dispatch import Dispatcher
 from imprint.worker.engine_runtime import EngineRuntime
@@ -47,13 +45,15 @@ class Runtime:
     settings: Settings
     engine: Engine
     services: Services
-    queue: InProcessQueue
+    queue: LaneQueue
     worker: WorkerContext
     app: Starlette
     first_key: NewKey | None
 
     def start(self) -> None:
         """Starts the workers and re-enqueues every job a previous process left unfinished."""
+        if not self.queue.runs_jobs:  # Celery workers run the jobs and resume them when they start
+            return
         with self.services.sessions.begin() as session:
             pending = runs.requeue_interrupted(session, now=utcnow())
         self.queue.start()
@@ -73,23 +73,15 @@ class Runtime:
 
 def build_runtime(settings: Settings, *, engine_runtime: EngineRuntime | None = None) -> Runtime:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    db = make_engine(settings.db_url)
-    migrate(db)
-    sessions = make_session_factory(db)
+    db, sessions = open_database(settings)
     box = load_server_key(settings.data_dir)
     with sessions.begin() as session:
         prepare_secrets(session, box)
         first_key = keys.bootstrap(session, box=box, now=utcnow())
-    blobs = open_blob_store(settings.blob_root)
-    policy = FetchPolicy(max_bytes=settings.max_image_bytes, max_images=settings.max_images_per_job,
-                         read_timeout_s=settings.fetch_timeout_s,
-                         allow_networks=parse_networks(settings.allow_fetch_from))
-    worker = WorkerContext(
-        sessions=sessions, blobs=blobs, fetch_policy=policy, work_dir=settings.work_dir,
-        engine=engine_runtime or EngineRuntime(settings.base_model_source, device=settings.device),
-        default_inference_steps=settings.default_inference_steps)
-    queue = InProcessQueue(Dispatcher(worker), workers={"train": settings.train_workers,
-                                                        "infer": settings.inference_workers})
+    worker = build_worker_context(settings, sessions, engine_runtime=engine_runtime)
+    blobs = worker.blobs
+    queue = open_queue(settings.queue_url, Dispatcher(worker), workers={"train": settings.train_workers,
+                                                                        "infer": settings.inference_workers})
     services = Services(
         settings=settings, sessions=sessions, blobs=blobs, queue=queue,
         keys=SqlKeyLookup(sessions, box, ttl=settings.key_cache_ttl_s),

@@ -41,7 +41,7 @@ def test_a_20000_by_20000_png_bomb_is_refused_without_decoding() -> None:
     started = time.monotonic()
     reason = rejected(bomb)
     assert "bomb" in reason or "pixel limit" in reason
-    assert time.monotonic() - started < 1
+    assert time.monotonic() - started < 5
 
 
 def test_the_pixel_budget_is_ours_not_pillows() -> None:

@@ -131,7 +131,7 @@ def test_a_resolver_that_hangs_costs_the_image_not_the_worker() -> None:
     release = threading.Event()
 
     def stuck(host: str, port: int) -> list[str]:
-        release.wait(10)
+        release.wait(60)
         return ["93.184.216.34"]
 
     network = RecordingNetwork()
@@ -141,7 +141,7 @@ def test_a_resolver_that_hangs_costs_the_image_not_the_worker() -> None:
                           resolver=stuck, network=network)
     finally:
         release.set()
-    assert time.monotonic() - started < 3
+    assert time.monotonic() - started < 15
     assert "took longer" in reasons[0] and network.attempts == []
 
 

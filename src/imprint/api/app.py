@@ -4,7 +4,7 @@ handler inside a transaction, and enqueues jobs only after the commit."""
 from __future__ import annotations
 
 import logging
-import uuid
+from datetime import datetime
 
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
@@ -23,7 +23,9 @@ from imprint.api.error_map import UNKNOWN, RouteError, to_wire
 from imprint.api.fastpath import FastPath
 from imprint.api.operations import BY_PATH, Operation
 from imprint.api.params import Params
+from imprint.api.request_ids import new_request_id
 from imprint.api.services import Services
+from imprint.auth.principal import Principal
 
 log = logging.getLogger(__name__)
 
@@ -33,7 +35,7 @@ class Dispatcher:
         self.services = services
 
     async def handle(self, request: Request) -> Response:
-        request_id = str(uuid.uuid4()).upper()
+        request_id = new_request_id()
         try:
             op = self._route(request)
             body = await read_body(request, self.services.settings.max_body_bytes)
@@ -53,9 +55,14 @@ class Dispatcher:
         return op
 
     def _execute(self, op: Operation, request: Request, body: bytes, request_id: str) -> Response:
+        now = self.services.clock()
+        principal = guard(self.services, op, request, body, now)
+        return self.respond(op, request, body, request_id, principal, now)
+
+    def respond(self, op: Operation, request: Request, body: bytes, request_id: str, principal: Principal,
+                now: datetime) -> Response:
+        """Runs a call that passed the guard: the handler in a transaction, its jobs after the commit."""
         services, scope = self.services, request.scope
-        now = services.clock()
-        principal = guard(services, op, request, body, now)
         params = Params.from_wire(scope.get("query_string", b""), body,
                                   request.headers.get("content-type", ""), has_body=op.method == "POST")
         with services.sessions() as session:
@@ -78,7 +85,7 @@ async def _framework_error(request: Request, exc: Exception) -> Response:
     status = exc.status_code if isinstance(exc, HTTPException) else 500
     code = {404: "InvalidAction.NotFound", 405: "UnsupportedHTTPMethod"}.get(status, "UNKNOWN_ERROR")
     message = f"{request.method} {request.url.path} is not supported" if status < 500 else UNKNOWN[2]
-    return envelope.failure(status, code, message, str(uuid.uuid4()).upper())
+    return envelope.failure(status, code, message, new_request_id())
 
 
 def create_app(services: Services) -> Starlette:

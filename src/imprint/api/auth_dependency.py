@@ -12,16 +12,20 @@ from imprint.api.error_map import Throttled
 from imprint.api.operations import Operation
 from imprint.api.services import Services
 from imprint.auth import authorize, request_context, resource_arn, verify_request
+from imprint.auth.credentials import NonceStore
 from imprint.auth.principal import Principal
 
 
 def authenticate(services: Services, *, method: str, raw_path: bytes, query: bytes,
-                 headers: list[tuple[bytes, bytes]], body: bytes, action: str, now: datetime) -> Principal:
+                 headers: list[tuple[bytes, bytes]], body: bytes, action: str, now: datetime,
+                 nonces: NonceStore | None = None) -> Principal:
+    """``nonces`` replaces the service's store; the image fast path uses it to batch the claims."""
     target = raw_path + (b"?" + query if query else b"")
     return verify_request(
         method=method, raw_target=target.decode("utf-8", "surrogateescape"),
         headers=[(k.decode("latin-1"), v.decode("latin-1")) for k, v in headers], body=body,
-        expected_action=action, keys=services.keys, nonces=services.nonces, now=now)
+        expected_action=action, keys=services.keys, nonces=services.nonces if nonces is None else nonces,
+        now=now)
 
 
 def throttle(services: Services, principal: Principal) -> None:
@@ -48,6 +52,11 @@ def guard(services: Services, op: Operation, request: Request, body: bytes, now:
     principal = authenticate(services, method=request.method, raw_path=scope.get("raw_path") or b"",
                              query=scope.get("query_string", b""), headers=scope["headers"], body=body,
                              action=op.action, now=now)
+    admit(services, principal, op, request, now)
+    return principal
+
+
+def admit(services: Services, principal: Principal, op: Operation, request: Request, now: datetime) -> None:
+    """Everything after authentication: the rate limit, then the RAM check."""
     throttle(services, principal)
     authorize_operation(services, principal, op, request, now)
-    return principal

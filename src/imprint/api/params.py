@@ -60,6 +60,8 @@ class Params:
             raise InvalidParameter(name, f"expected a string, got {_json_type(value)}")
         if len(value) > max_length:
             raise InvalidParameter(name, f"longer than {max_length} characters")
+        if "\x00" in value:  # PostgreSQL cannot store or even compare it; no name or prompt needs it
+            raise InvalidParameter(name, "must not contain NUL characters")
         return value
 
     def opt_text(self, name: str) -> str | None:
@@ -81,6 +83,8 @@ class Params:
                 raise InvalidParameter(name, f"entry {i} must be a non-empty string")
             if len(item) > max_length:
                 raise InvalidParameter(name, f"entry {i} is longer than {max_length} characters")
+            if "\x00" in item:
+                raise InvalidParameter(name, f"entry {i} must not contain NUL characters")
         return list(value)
 
     def opt_int(self, name: str, *, lo: int, hi: int) -> int | None:

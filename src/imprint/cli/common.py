@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -25,6 +26,19 @@ DataDir = Annotated[Path, typer.Option("--data-dir", envvar="IMPRINT_DATA_DIR",
                                        help="Where imprint keeps its data.")]
 AsJson = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
 AccountOpt = Annotated[str, typer.Option("--account", help="Account id.")]
+# The scale-out backends; `serve` and `worker` take the same ones (README "Scaled-out configuration").
+DatabaseUrl = Annotated[str | None, typer.Option(
+    envvar="IMPRINT_DATABASE_URL", show_default=False,
+    help="SQLAlchemy URL of the database, e.g. postgresql+psycopg://USER@HOST/DB (default: a SQLite file "
+         "in the data directory).")]
+BlobUrl = Annotated[str | None, typer.Option(
+    envvar="IMPRINT_BLOB_URL", show_default=False,
+    help="Where images and adapters are kept: s3://BUCKET/PREFIX (endpoint from IMPRINT_S3_ENDPOINT_URL, "
+         "credentials from the AWS variables) (default: files in the data directory).")]
+QueueUrl = Annotated[str | None, typer.Option(
+    envvar="IMPRINT_QUEUE_URL", show_default=False,
+    help="redis://HOST:PORT/DB: jobs go to Celery workers (`imprint worker`) through Redis (default: "
+         "this process runs them).")]
 
 
 def now() -> datetime:
@@ -41,7 +55,9 @@ def store(data_dir: Path) -> Iterator[tuple[Session, SecretBox]]:
     """One transaction on the data dir's database, committed when the block ends without error;
     a domain error becomes a one-line message and exit status 1."""
     data_dir.mkdir(parents=True, exist_ok=True)
-    engine = make_engine(Settings(data_dir=data_dir).db_url)
+    # Management commands take the database from the environment, as `serve` does without --database-url.
+    settings = Settings(data_dir=data_dir, database_url=os.environ.get("IMPRINT_DATABASE_URL"))
+    engine = make_engine(settings.db_url)
     try:
         migrate(engine)
         box = load_server_key(data_dir)

@@ -1,4 +1,4 @@
-"""The `imprint` command: `serve`, and the management groups `accounts`, `users`, `keys`, `policies`
+"""The `imprint` command: `serve`, `worker`, and the management groups `accounts`, `users`, `keys`, `policies`
 and `admin` (each in its own module, all calling the same service functions as the admin API)."""
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ from typing import Annotated
 import typer
 
 from imprint.auth.connection import TrustedProxies
-from imprint.cli import accounts, admin, keys, policies, users
-from imprint.cli.common import DataDir, console
+from imprint.cli import accounts, admin, keys, policies, users, worker
+from imprint.cli.common import BlobUrl, DatabaseUrl, DataDir, QueueUrl, console
 from imprint.cli.common import fail as _fail
 from imprint.config import Settings, bundled_base_model, default_data_dir
 
@@ -22,6 +22,7 @@ app.add_typer(users.app, name="users")
 app.add_typer(keys.app, name="keys")
 app.add_typer(policies.app, name="policies")
 app.add_typer(admin.app, name="admin")
+app.command("worker")(worker.worker)
 
 
 def _proxies(values: Sequence[str]) -> tuple[str, ...]:
@@ -63,6 +64,9 @@ def serve(
         envvar="IMPRINT_NONCE_STORE", show_default=False,
         help="Where signature nonces are kept: sqlite:///PATH (default: nonces.sqlite3 in the data "
              "directory) or redis://HOST:PORT/DB when API processes run on several hosts.")] = None,
+    database_url: DatabaseUrl = None,
+    blob_url: BlobUrl = None,
+    queue_url: QueueUrl = None,
 ) -> None:
     """Run the API server and its workers; the first start creates an account and an AccessKey."""
     from imprint.runtime import build_runtime
@@ -84,7 +88,8 @@ def serve(
                         allow_fetch_from=tuple(str(n) for n in networks),
                         trusted_proxies=_proxies(trusted_proxy or ()), rate_limit_per_s=rate_limit_per_s,
                         rate_limit_burst=rate_limit_burst, max_active_jobs_per_account=max_jobs_per_account,
-                        nonce_store_url=nonce_store)
+                        nonce_store_url=nonce_store, database_url=database_url, blob_url=blob_url,
+                        queue_url=queue_url)
     runtime = build_runtime(settings)
     if runtime.first_key is not None:
         k = runtime.first_key

@@ -17,3 +17,14 @@ class JobQueue(Protocol):
     def start(self) -> None: ...
 
     def stop(self, timeout: float | None = None) -> None: ...
+
+
+class LaneQueue(JobQueue, Protocol):
+    """The queue a process is assembled with. ``runs_jobs`` False: other processes (Celery workers) run
+    the jobs, so this one neither starts lanes nor resumes unfinished jobs on start."""
+
+    runs_jobs: bool
+
+
+class Interrupted(Exception):
+    """Raised by a runner when shutdown stopped the job before it ended: the queue hands it out again."""

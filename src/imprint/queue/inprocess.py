@@ -14,6 +14,8 @@ _STOP = ("", -1)
 
 
 class InProcessQueue:
+    runs_jobs = True
+
     def __init__(self, runner: Runner, *, workers: dict[str, int]) -> None:
         self._runner = runner
         self._workers = workers

@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from imprint.service.states import ACTIVE, Status
+from imprint.store.db import serialize
 from imprint.store.rows import InferenceJobRow, TrainJobRow
 
 _ACTIVE = [s.value for s in ACTIVE]
@@ -34,6 +35,10 @@ def _account_has_room(session: Session, account_id: str, account_limit: int) -> 
 def admit(session: Session, *, account_id: str, account_limit: int | None,
           queue_limit: int | None = None) -> Status:
     """SUBMITTED when both bounds leave room (None: that bound is not applied)."""
+    # Two API processes counting at once would both see room for the last job; the locks last until the
+    # caller commits the job it adds. Always the queue before the account, so no two calls deadlock.
+    serialize(session, *(["inference-queue"] if queue_limit is not None else []),
+              *([f"account:{account_id}"] if account_limit is not None else []))
     if queue_limit is not None and not _queue_has_room(session, queue_limit):
         return Status.TOO_MANY_INFERENCE_REQUESTS
     if account_limit is not None and not _account_has_room(session, account_id, account_limit):

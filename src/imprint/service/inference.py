@@ -16,6 +16,8 @@ from imprint.service.states import Status
 from imprint.service.training import find_model_row
 from imprint.store.rows import InferenceJobRow, TrainJobRow
 
+MAX_ROW_ID = 2**31 - 1
+
 
 def submit_inference_job(session: Session, *, account_id: str, user_id: str | None, model_id: str,
                          prompt: str, image_number: int, seed: int | None, queue_limit: int,
@@ -62,8 +64,9 @@ def submit_premodel_job(session: Session, *, account_id: str, user_id: str | Non
 
 
 def get_inference_job(session: Session, *, account_id: str, job_id: str) -> InferenceJob:
-    # isascii: str.isdigit also accepts other scripts' digits, which int() would then read.
-    if not (job_id.isascii() and job_id.isdigit()) or len(job_id) > 18:
+    # isascii: str.isdigit also accepts other scripts' digits, which int() would then read. Row ids are
+    # 32-bit, and PostgreSQL refuses a larger number outright rather than finding no row.
+    if not (job_id.isascii() and job_id.isdigit()) or len(job_id) > 10 or int(job_id) > MAX_ROW_ID:
         raise InferenceJobNotFound(job_id)
     # The tenant is part of the query: another account's job and a missing one take the same path.
     row = session.scalars(select(InferenceJobRow).where(

@@ -16,6 +16,7 @@ from imprint.service.accounts import require_account
 from imprint.service.domain import KeyInfo, NewKey
 from imprint.service.errors import KeyNotFound
 from imprint.service.users import require_user
+from imprint.store.db import serialize
 from imprint.store.rows import AccessKeyRow, AccountRow
 from imprint.store.sealing import secret_binding
 from imprint.store.secret_box import SecretBox
@@ -23,6 +24,7 @@ from imprint.store.secret_box import SecretBox
 
 def bootstrap(session: Session, *, box: SecretBox, now: datetime) -> NewKey | None:
     """Creates the first account and its key on an empty database; None when one exists already."""
+    serialize(session, "bootstrap")  # API processes on several hosts may start on the empty database
     if session.scalars(select(AccountRow.id).limit(1)).first() is not None:
         return None
     account = AccountRow(id=ids.account_id(), name="default", created_at=now)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -146,20 +147,43 @@ def image_ids(work: InferenceWork) -> list[str]:
     return [f"{work.prompt_id.replace('-', '')}{i:04d}.png" for i in range(work.image_number)]
 
 
-def requeue_interrupted(session: Session, *, now: datetime) -> list[tuple[str, int]]:
-    """After a restart: running jobs go back to WAIT_SCHEDULE; every unfinished job is returned in order."""
-    work: list[tuple[str, int]] = []
+def _unfinished(session: Session) -> Iterator[tuple[str, TrainJobRow | InferenceJobRow]]:
+    """Every unfinished job in submission order, as the kind of message that runs it and its row."""
     active = [s.value for s in ACTIVE]
     query = select(TrainJobRow).where(TrainJobRow.status.in_(active), TrainJobRow.origin == "v1")
     for row in session.scalars(query.order_by(TrainJobRow.id)):
-        if row.status == Status.TRAINING:
-            apply(row, Status.WAIT_SCHEDULE, TRAIN_TRANSITIONS)
-            row.updated_at = now
-        work.append((TRAIN, row.id))
+        yield TRAIN, row
     for irow in session.scalars(select(InferenceJobRow).where(InferenceJobRow.status.in_(active))
                                 .order_by(InferenceJobRow.id)):
-        if irow.status == Status.INFERRING:
-            apply(irow, Status.WAIT_SCHEDULE, INFERENCE_TRANSITIONS)
-            irow.updated_at = now
-        work.append((PREMODEL if irow.generation == "v2" else INFER, irow.id))
+        yield (PREMODEL if irow.generation == "v2" else INFER), irow
+
+
+def _back_to_waiting(row: TrainJobRow | InferenceJobRow, *, now: datetime) -> None:
+    if Status(row.status) in RUNNING:
+        apply(row, Status.WAIT_SCHEDULE,
+              TRAIN_TRANSITIONS if isinstance(row, TrainJobRow) else INFERENCE_TRANSITIONS)
+        row.updated_at = now
+
+
+def requeue_interrupted(session: Session, *, now: datetime) -> list[tuple[str, int]]:
+    """After a restart: running jobs go back to WAIT_SCHEDULE; every unfinished job is returned in order."""
+    work: list[tuple[str, int]] = []
+    for kind, row in _unfinished(session):
+        _back_to_waiting(row, now=now)
+        work.append((kind, row.id))
     return work
+
+
+def unfinished_jobs(session: Session) -> list[tuple[str, int]]:
+    """Every unfinished job in order, statuses untouched: where other workers may be running some of
+    them (Celery), only the one that runs a job may say it stopped."""
+    return [(kind, row.id) for kind, row in _unfinished(session)]
+
+
+def release_interrupted(session: Session, *, kind: str, job_id: int, now: datetime) -> bool:
+    """One job that shutdown stopped goes back to WAIT_SCHEDULE; False when it has ended meanwhile."""
+    row = session.get(TrainJobRow if kind == TRAIN else InferenceJobRow, job_id)
+    if row is None or is_terminal(row.status):
+        return False
+    _back_to_waiting(row, now=now)
+    return True

@@ -6,10 +6,12 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.orm import Session, sessionmaker
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+# Key of the PostgreSQL advisory lock taken while migrating (any constant; "imprint" in ASCII).
+_MIGRATION_LOCK = 0x696D7072696E74
 
 
 def make_engine(url: str) -> Engine:
@@ -39,5 +41,23 @@ def migrate(engine: Engine) -> None:
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS))
     with engine.begin() as conn:
+        _serialize_migrations(conn)
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, "head")
+
+
+def _serialize_migrations(conn: Connection) -> None:
+    # API processes and workers on several hosts start together: one migrates, the others wait for its
+    # commit and find the schema at head. (SQLite's single writer already serializes them.)
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _MIGRATION_LOCK})
+
+
+def serialize(session: Session, *names: str) -> None:
+    """Holds a lock per name until the transaction ends, taken in the order given, so that a count and
+    the insert it admits are not interleaved with another process's. PostgreSQL runs writers side by
+    side and needs advisory locks; SQLite already lets one writer at a time."""
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    for name in names:
+        session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:name))"), {"name": f"imprint:{name}"})

@@ -28,6 +28,8 @@ class SqlKeyLookup:
         return self._cache.get(access_key_id, lambda: self._load(access_key_id))
 
     def _load(self, access_key_id: str) -> AccessKey | None:
+        if "\x00" in access_key_id:  # no key has one, and PostgreSQL refuses the query rather than miss
+            return None
         with self._sessions() as session:
             row = session.get(AccessKeyRow, access_key_id)
             if row is None:

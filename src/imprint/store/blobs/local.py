@@ -78,12 +78,3 @@ def _fsync_dir(path: Path) -> None:
     finally:
         os.close(fd)
 
-
-def open_blob_store(url_or_path: str | Path) -> LocalBlobStore:
-    """Chooses the backend by URL; only local paths (or file:// URLs) exist in the embedded build."""
-    text = str(url_or_path)
-    if text.startswith("file://"):
-        return LocalBlobStore(Path(text[len("file://"):]))
-    if "://" in text:
-        raise ValueError(f"unsupported blob store URL {text!r} (only local paths are built in)")
-    return LocalBlobStore(Path(text))

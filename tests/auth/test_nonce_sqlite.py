@@ -1,0 +1,182 @@
+"""The SQLite nonce store: the in-memory store's semantics, plus sharing between processes and
+surviving restarts."""
+
+from __future__ import annotations
+
+import multiprocessing
+import sqlite3
+import threading
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from imprint.auth import NONCE_RETENTION, TIMESTAMP_WINDOW
+from imprint.auth import nonce_sqlite as ns
+from imprint.auth.nonce_sqlite import SqliteNonceStore
+from imprint.auth.nonce_stores import open_nonce_store
+
+T0 = datetime(2026, 11, 25, 8, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def path(tmp_path: Path) -> Path:
+    return tmp_path / "nonces.sqlite3"
+
+
+@pytest.fixture
+def store(path: Path) -> Iterator[SqliteNonceStore]:
+    s = SqliteNonceStore(path)
+    yield s
+    s.close()
+
+
+def test_first_claim_wins_and_replay_loses(store: SqliteNonceStore) -> None:
+    assert store.claim("ak", "n1", T0) is True
+    assert store.claim("ak", "n1", T0 + timedelta(seconds=1)) is False
+    assert store.claim("ak", "n2", T0) is True
+
+
+def test_nonces_are_per_access_key(store: SqliteNonceStore) -> None:
+    assert store.claim("ak-1", "n", T0) is True
+    assert store.claim("ak-2", "n", T0) is True
+    assert store.claim("ak-1", "n", T0) is False
+
+
+def test_retention_covers_a_request_stamped_a_full_window_ahead(store: SqliteNonceStore) -> None:
+    assert NONCE_RETENTION == 2 * TIMESTAMP_WINDOW
+    store.claim("ak", "n", T0)
+    assert store.claim("ak", "n", T0 + NONCE_RETENTION) is False
+
+
+def test_an_expired_nonce_may_be_claimed_again_and_is_then_remembered(store: SqliteNonceStore) -> None:
+    store.claim("ak", "n", T0)
+    later = T0 + NONCE_RETENTION + timedelta(seconds=1)
+    assert store.claim("ak", "n", later) is True
+    assert store.claim("ak", "n", later + timedelta(seconds=1)) is False
+
+
+def test_naive_times_are_utc(store: SqliteNonceStore) -> None:
+    store.claim("ak", "n", T0.replace(tzinfo=None))
+    assert store.claim("ak", "n", T0 + timedelta(minutes=1)) is False
+
+
+def test_a_replay_is_refused_after_a_restart(path: Path) -> None:
+    first = SqliteNonceStore(path)
+    assert first.claim("ak", "captured", T0) is True
+    first.close()
+    restarted = SqliteNonceStore(path)
+    try:
+        assert restarted.claim("ak", "captured", T0 + timedelta(minutes=5)) is False
+        assert restarted.claim("ak", "fresh", T0 + timedelta(minutes=5)) is True
+    finally:
+        restarted.close()
+
+
+def test_two_stores_on_one_file_refuse_each_others_replays(path: Path) -> None:
+    a, b = SqliteNonceStore(path), SqliteNonceStore(path)
+    try:
+        assert a.claim("ak", "n", T0) is True
+        assert b.claim("ak", "n", T0) is False
+        assert b.claim("ak", "m", T0) is True
+        assert a.claim("ak", "m", T0) is False
+    finally:
+        a.close()
+        b.close()
+
+
+def test_claim_many_decides_in_order(store: SqliteNonceStore) -> None:
+    store.claim("ak", "old", T0)
+    claims = [("ak", "a", T0), ("ak", "old", T0), ("ak", "a", T0), ("ak2", "a", T0), ("ak", "b", T0)]
+    assert store.claim_many(claims) == [True, False, False, True, True]
+    assert store.claim_many([("ak", "b", T0)]) == [False]
+    assert store.claim_many([]) == []
+
+
+def test_concurrent_claims_of_one_nonce_have_one_winner(store: SqliteNonceStore) -> None:
+    results: list[bool] = []
+    barrier = threading.Barrier(8)
+
+    def claim() -> None:
+        barrier.wait()
+        results.append(store.claim("ak", "same", T0))
+
+    threads = [threading.Thread(target=claim) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(results) == [False] * 7 + [True]
+
+
+def _claim_in_process(path: str, nonces: list[str], out: multiprocessing.Queue) -> None:  # type: ignore[type-arg]
+    store = SqliteNonceStore(Path(path))
+    out.put([n for n in nonces if store.claim("ak", n, T0)])
+    store.close()
+
+
+def test_processes_racing_on_the_same_nonces_get_each_once(path: Path) -> None:
+    SqliteNonceStore(path).close()  # schema in place before the race
+    nonces = [f"n{i}" for i in range(200)]
+    ctx = multiprocessing.get_context("spawn")
+    out = ctx.Queue()
+    procs = [ctx.Process(target=_claim_in_process, args=(str(path), nonces, out)) for _ in range(3)]
+    for p in procs:
+        p.start()
+    won = [n for _ in procs for n in out.get(timeout=120)]
+    for p in procs:
+        p.join(30)
+    assert sorted(won) == sorted(nonces)
+
+
+def test_expired_rows_are_swept_in_slices(path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(ns, "PRUNE_EVERY", 10)
+    monkeypatch.setattr(ns, "PRUNE_SLICE", 20)
+    store = SqliteNonceStore(path, retention=timedelta(seconds=10))
+    try:
+        for i in range(100):
+            store.claim("ak", f"old-{i}", T0)
+        assert len(store) == 100
+        later = T0 + timedelta(seconds=30)
+        for i in range(100):  # two rows looked at per claim: one pass over the table suffices
+            store.claim("ak", f"new-{i}", later)
+        assert len(store) < 120
+        assert store.claim("ak", "new-5", later) is False
+    finally:
+        store.close()
+
+
+def test_prune_deletes_every_expired_nonce(store: SqliteNonceStore) -> None:
+    store.claim("ak", "old", T0)
+    store.claim("ak", "new", T0 + NONCE_RETENTION)
+    assert store.prune(T0 + NONCE_RETENTION + timedelta(seconds=1)) == 1
+    assert len(store) == 1
+
+
+def test_the_file_is_in_wal_mode_with_small_pages(store: SqliteNonceStore, path: Path) -> None:
+    store.claim("ak", "n", T0)
+    conn = sqlite3.connect(path)
+    try:
+        assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        assert conn.execute("PRAGMA page_size").fetchone()[0] == 1024
+    finally:
+        conn.close()
+
+
+def test_store_urls(tmp_path: Path) -> None:
+    sqlite_store = open_nonce_store(f"sqlite:///{tmp_path / 'n.sqlite3'}")
+    assert isinstance(sqlite_store, SqliteNonceStore) and sqlite_store.path == tmp_path / "n.sqlite3"
+    sqlite_store.close()
+    memory = open_nonce_store("memory:")
+    assert memory.claim("ak", "n", T0) is True and memory.claim("ak", "n", T0) is False
+    with pytest.raises(ValueError, match="unsupported nonce store URL"):
+        open_nonce_store("postgresql://localhost/nonces")
+
+
+def test_settings_put_the_default_store_in_the_data_directory(tmp_path: Path) -> None:
+    from imprint.config import Settings
+
+    url = Settings(data_dir=tmp_path).nonce_url
+    assert url == f"sqlite:///{(tmp_path / 'nonces.sqlite3').resolve()}"
+    assert Settings(data_dir=tmp_path, nonce_store_url="redis://h:1/0").nonce_url == "redis://h:1/0"

@@ -1,0 +1,65 @@
+"""The bundled imprint-tiny model: loads offline with stock diffusers, fits its size budget, and a
+personalization trained through the engine carries the subject into scenes it never saw."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+from diffusers import StableDiffusionPipeline
+
+from imprint.engine import SPECIAL_TOKEN, BaseModel, GenerateRequest, Generator, TrainConfig, train_adapter
+from imprint.evaluation.judge import Judge
+from imprint.models import bundled_judge, bundled_model
+from imprint.world.render import render
+from imprint.world.subject import Subject
+
+torch.set_num_threads(2)
+pytestmark = pytest.mark.slow
+
+
+def test_bundled_model_loads_offline_with_stock_diffusers_and_fits_40_mb() -> None:
+    folder = bundled_model()
+    files = [p for p in folder.rglob("*") if p.is_file()]
+    assert sum(p.stat().st_size for p in files) <= 40 * 1024 * 1024
+    assert not [p for p in files if p.suffix in (".bin", ".pt", ".ckpt")], "weights ship as safetensors only"
+    pipe = StableDiffusionPipeline.from_pretrained(folder, local_files_only=True)
+    pipe.set_progress_bar_config(disable=True)
+    image = pipe("a brown dog on the beach", num_inference_steps=5,
+                 generator=torch.Generator().manual_seed(0)).images[0]
+    assert image.size == (64, 64)
+
+
+def test_the_judge_is_trusted_only_above_95_percent_on_clean_renders() -> None:
+    metrics = json.loads((bundled_judge() / "judge.json").read_text())
+    accuracy = metrics["heldout_accuracy_clean_renders"]
+    assert set(accuracy) == {"kind", "colour", "pattern", "accessory", "accessory_colour", "scene"}
+    assert min(accuracy.values()) >= 0.95, accuracy
+
+
+def _attribute_hits(seen: list[dict[str, str]], subject: Subject) -> int:
+    wanted = {"kind": subject.kind, "colour": subject.colour, "pattern": subject.pattern,
+              "accessory": subject.accessory, "accessory_colour": subject.accessory_colour or "none"}
+    return sum(s[k] == v for s in seen for k, v in wanted.items())
+
+
+def test_personalization_carries_the_subject_into_unseen_scenes(tmp_path: Path) -> None:
+    subject = Subject("dog", "golden", "spotted", "scarf", "red")
+    photos = [render(subject, ("room", "forest")[i % 2], seed=900 + i) for i in range(5)]
+    base = BaseModel.load(bundled_model())
+    info = train_adapter(base, photos, "dog", tmp_path / "dog.safetensors", TrainConfig(seed=0))
+    generator = Generator(base)
+    judge = Judge.load(bundled_judge())
+    ours, baseline = [], []
+    for k, phrase in enumerate(("on the beach", "in the snow", "in the city")):
+        ours += generator.generate(GenerateRequest(prompt=f"a {SPECIAL_TOKEN} {phrase}", adapter=info.path,
+                                                   num_images=2, seed=k, steps=20))
+        baseline += generator.generate(GenerateRequest(prompt=f"a dog {phrase}", num_images=2, seed=k,
+                                                       steps=20))
+    ours_hits = _attribute_hits(judge.predict(ours), subject)
+    base_hits = _attribute_hits(judge.predict(baseline), subject)
+    # 6 images x 5 attributes: the adapter must recover clearly more of the instance than the
+    # class word alone does.
+    assert ours_hits >= base_hits + 6, (ours_hits, base_hits)
