@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 
 from imprint.auth.connection import TrustedProxies
-from imprint.cli import accounts, admin, keys, policies, users, worker
+from imprint.cli import accounts, admin, evaluate, keys, policies, users, worker
 from imprint.cli.common import BlobUrl, DatabaseUrl, DataDir, QueueUrl, console
 from imprint.cli.common import fail as _fail
 from imprint.config import Settings, bundled_base_model, default_data_dir
@@ -23,6 +23,7 @@ app.add_typer(keys.app, name="keys")
 app.add_typer(policies.app, name="policies")
 app.add_typer(admin.app, name="admin")
 app.command("worker")(worker.worker)
+app.command("eval")(evaluate.evaluate)
 
 
 def _proxies(values: Sequence[str]) -> tuple[str, ...]:
