@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import tempfile
 import time
 from pathlib import Path
 
@@ -22,7 +23,7 @@ from imprint.evaluation.fidelity import (
 )
 from imprint.evaluation.judge import Judge
 from imprint.models import bundled_judge, bundled_model
-from imprint.world.render import render, sample
+from imprint.world.render import sample
 
 
 def speed(generator: Generator, steps: int) -> float:
@@ -49,17 +50,18 @@ def evaluate(base_model: Path, judge_dir: Path, out: Path, *, prompts: int, per_
         out / "training-renders.png")
     if not skip_personalization:
         config = TrainConfig(steps=train_steps) if train_steps else None
-        table, sheets = personalization(base, generator, judge, out, per_scene=per_scene, steps=steps,
-                                        train=config)
+        # Adapters are by-products: keep them out of the folder of sheets.
+        with tempfile.TemporaryDirectory() as work:
+            table, sheets = personalization(base, generator, judge, Path(work), per_scene=per_scene,
+                                            steps=steps, train=config)
         print(table.markdown(), flush=True)
         report["personalization"] = table.markdown()
         for i, subject in enumerate(INSTANCES):
             name = subject.describe()
-            contact_sheet(sheets[name], columns=5 + 0).save(out / f"personalized-{i}.png")
+            contact_sheet(sheets[name], columns=5).save(out / f"personalized-{i}.png")
             contact_sheet(sheets[f"baseline: {name}"], columns=5).save(out / f"baseline-{i}.png")
         report["train_scenes"] = list(TRAIN_SCENES)
         report["instance_renders"] = [str(out / f"personalized-{i}.png") for i in range(len(INSTANCES))]
-    _ = render  # renders of training photos are inside the personalized sheets
     (out / "report.json").write_text(json.dumps(report, indent=2))
     return report
 
