@@ -1,17 +1,14 @@
-"""`imprint eval`: the two fidelity tables and contact sheets for a base model.
+"""The two fidelity tables and contact sheets for a base model (the `imprint eval` command).
 
-Prints the tables as Markdown and writes the sheets as PNG files into --out.
+Prints the tables as Markdown and writes the sheets as PNG files into the output folder.
 """
 
 from __future__ import annotations
 
-import argparse
 import json
 import tempfile
 import time
 from pathlib import Path
-
-import torch
 
 from imprint.engine import BaseModel, GenerateRequest, Generator, TrainConfig
 from imprint.evaluation.fidelity import (
@@ -22,7 +19,6 @@ from imprint.evaluation.fidelity import (
     prompt_fidelity,
 )
 from imprint.evaluation.judge import Judge
-from imprint.models import bundled_judge, bundled_model
 from imprint.world.render import sample
 
 
@@ -64,25 +60,3 @@ def evaluate(base_model: Path, judge_dir: Path, out: Path, *, prompts: int, per_
         report["instance_renders"] = [str(out / f"personalized-{i}.png") for i in range(len(INSTANCES))]
     (out / "report.json").write_text(json.dumps(report, indent=2))
     return report
-
-
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--base-model", type=Path, default=None)
-    parser.add_argument("--judge", type=Path, default=None)
-    parser.add_argument("--out", type=Path, default=Path("build/eval"))
-    parser.add_argument("--prompts", type=int, default=84)
-    parser.add_argument("--per-scene", type=int, default=3)
-    parser.add_argument("--steps", type=int, default=20)
-    parser.add_argument("--train-steps", type=int, default=None)
-    parser.add_argument("--skip-personalization", action="store_true")
-    parser.add_argument("--threads", type=int, default=2)
-    args = parser.parse_args(argv)
-    torch.set_num_threads(args.threads)
-    evaluate(args.base_model or bundled_model(), args.judge or bundled_judge(), args.out,
-             prompts=args.prompts, per_scene=args.per_scene, steps=args.steps, train_steps=args.train_steps,
-             skip_personalization=args.skip_personalization)
-
-
-if __name__ == "__main__":
-    main()
