@@ -18,8 +18,8 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
-from diffusers import AutoencoderKL, StableDiffusionPipeline
-from transformers import CLIPTokenizer
+from diffusers import AutoencoderKL, StableDiffusionPipeline, UNet2DConditionModel
+from transformers import CLIPTextModel, CLIPTokenizer
 
 from imprint.tiny.architecture import TinyShape, build_noise_scheduler, build_text_encoder, build_unet
 from imprint.tiny.checkpoint import Budget, RunLog, load_if_present, save_atomic
@@ -59,7 +59,8 @@ def learning_rate(step: int, total: int, peak: float, warmup: int = 200) -> floa
 
 
 class Trainer:
-    def __init__(self, work: Path, shape: TinyShape, dataset_size: int, batch: int, lr: float) -> None:
+    def __init__(self, work: Path, shape: TinyShape, dataset_size: int, batch: int, lr: float,
+                 init_from: Path | None = None) -> None:
         self.work, self.batch, self.lr = work, batch, lr
         self.log = RunLog(work / "diffusion.log.jsonl")
         save_tokenizer(work / "tokenizer")
@@ -70,6 +71,12 @@ class Trainer:
         torch.manual_seed(0)
         self.text_encoder = build_text_encoder(shape, self.tokenizer)
         self.unet = build_unet(shape)
+        if init_from is not None and not (work / "diffusion.ckpt").exists():
+            # A warm start from exported (EMA) weights: the optimizer state is not kept in a
+            # pipeline folder, so the run starts with a fresh AdamW and its own warm-up.
+            text_encoder = CLIPTextModel.from_pretrained(init_from / "text_encoder")
+            self.text_encoder.load_state_dict(text_encoder.state_dict())
+            self.unet.load_state_dict(UNet2DConditionModel.from_pretrained(init_from / "unet").state_dict())
         self.ema = [copy.deepcopy(self.text_encoder).requires_grad_(False),
                     copy.deepcopy(self.unet).requires_grad_(False)]
         params = list(self.text_encoder.parameters()) + list(self.unet.parameters())
@@ -187,11 +194,13 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--export", type=Path, default=None,
                         help="write the EMA pipeline folder here at the end")
+    parser.add_argument("--init-from", type=Path, default=None,
+                        help="start from this pipeline folder's text encoder and UNet (no checkpoint yet)")
     parser.add_argument("--export-only", action="store_true",
                         help="export the last checkpoint's EMA weights without training")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
-    trainer = Trainer(args.work, TinyShape(), args.dataset, args.batch, args.lr)
+    trainer = Trainer(args.work, TinyShape(), args.dataset, args.batch, args.lr, args.init_from)
     if not args.export_only:
         trainer.run(args.steps, Budget(args.minutes))
     if args.export:
