@@ -156,7 +156,23 @@ def test_sts_headers_must_be_signed_when_present(header: str) -> None:
     ],
 )
 def test_malformed_signed_headers_are_incomplete(signed_headers: str) -> None:
-    assert _code(v3_request(signed_headers=signed_headers)) == "IncompleteSignature"
+    # Twice: a list's validation is cached, and a refused one must be refused again the same way.
+    messages = []
+    for _ in range(2):
+        with pytest.raises(AuthError) as caught:
+            verify(v3_request(signed_headers=signed_headers))
+        assert caught.value.code == "IncompleteSignature"
+        messages.append(caught.value.message)
+    assert messages[0] == messages[1]
+
+
+def test_a_cached_header_list_is_still_checked_against_each_request() -> None:
+    # The same SignedHeaders list is fine for one request and names a header absent from the next.
+    verify(v3_request())
+    with pytest.raises(AuthError) as caught:
+        verify(v3_request().without_header("x-acs-version"))
+    assert caught.value.code == "IncompleteSignature" and "missing from the request: x-acs-version" in \
+        caught.value.message
 
 
 @pytest.mark.parametrize(

@@ -261,3 +261,172 @@ async def _status(app: ASGI, target: str, headers: dict[str, str]) -> int:
 
     await app(scope, receive, send)
     return int(sent[0]["status"])
+
+
+def call_with_body(app: ASGI, target: str, headers: dict[str, str], chunks: list[bytes]) -> Answer:
+    """``call`` with the body sent in several ASGI messages."""
+    path, _, query = target.partition("?")
+    scope = {
+        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "GET", "scheme": "http",
+        "path": path, "raw_path": path.encode(), "query_string": query.encode(), "root_path": "",
+        "headers": [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers.items()],
+        "client": ("127.0.0.1", 40000), "server": ("127.0.0.1", 8080),
+    }
+    last = len(chunks) - 1
+    messages = [{"type": "http.request", "body": c, "more_body": i < last} for i, c in enumerate(chunks)]
+    sent: list[dict[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        return messages.pop(0) if messages else {"type": "http.disconnect"}
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    asyncio.run(app(scope, receive, send))
+    return Answer(sent[0]["status"], {k.decode(): v.decode() for k, v in sent[0]["headers"]},
+                  b"".join(m.get("body", b"") for m in sent[1:]))
+
+
+@pytest.mark.parametrize("chunks", [[b"xyz"], [b"ab", b"", b"cd"], [b"a" * 100]])
+def test_a_body_on_an_image_read_is_treated_the_same(server: SecServer, paths: tuple[ASGI, ASGI],
+                                                     alice: Tenant, chunks: list[bytes]) -> None:
+    # The body is hashed into the signature (unsigned here, so both refuse it) and capped by size.
+    answers = []
+    for app in paths:
+        target, headers = signed(server, alice.root, "queryImageAsset", v1_query(alice))
+        answers.append([call_with_body(app, target, headers, list(chunks))])
+    assert_same(*answers)
+    assert answers[0][0].status == 400
+
+
+def test_a_declared_oversized_body_is_refused_the_same(server: SecServer, paths: tuple[ASGI, ASGI],
+                                                       alice: Tenant) -> None:
+    too_big = str(server.runtime.settings.max_body_bytes + 1)
+    fast, slow = both(server, paths, lambda: signed(server, alice.root, "queryImageAsset", v1_query(alice),
+                                                    Content_Length=too_big))
+    assert_same(fast, slow)
+    assert fast[0].status == 413
+
+
+def test_repeated_if_none_match_headers_use_the_first_the_same(server: SecServer, paths: tuple[ASGI, ASGI],
+                                                               alice: Tenant) -> None:
+    first = call(paths[0], "GET", *signed(server, alice.root, "queryImageAsset", v1_query(alice)))
+    etag = first.headers["etag"]
+    for values in ([etag, '"other"'], ['"other"', etag]):
+        answers = []
+        for app in paths:
+            target, headers = signed(server, alice.root, "queryImageAsset", v1_query(alice))
+            path, _, query = target.partition("?")
+            raw = [(k.lower().encode(), v.encode()) for k, v in headers.items()]
+            raw += [(b"if-none-match", v.encode()) for v in values]
+            answers.append([_call_raw(app, path, query, raw)])
+        assert_same(*answers)
+        assert answers[0][0].status == (304 if values[0] == etag else 200)
+
+
+def test_base64_not_modified_and_percent_encoded_ids_are_the_same(server: SecServer, paths: tuple[ASGI, ASGI],
+                                                                  alice: Tenant) -> None:
+    first = call(paths[0], "GET", *signed(server, alice.root, "queryImageAsset",
+                                          v1_query(alice, encodeFormat="base64")))
+    fast, slow = both(server, paths, lambda: signed(server, alice.root, "queryImageAsset",
+                                                    v1_query(alice, encodeFormat="base64"),
+                                                    If_None_Match=first.headers["etag"]))
+    assert_same(fast, slow)
+    assert fast[0].status == 304
+    # An id that needs escaping (a space and a slash): both paths decode the query alike.
+    fast, slow = both(server, paths, lambda: signed(server, alice.root, "queryImageAsset",
+                                                    v1_query(alice, imageId="no such/id 1")))
+    assert_same(fast, slow)
+    assert fast[0].status == 404
+
+
+def _call_raw(app: ASGI, path: str, query: str, raw: list[tuple[bytes, bytes]]) -> Answer:
+    scope = {"type": "http", "http_version": "1.1", "method": "GET", "scheme": "http", "path": path,
+             "raw_path": path.encode(), "query_string": query.encode(), "root_path": "", "headers": raw,
+             "client": ("127.0.0.1", 40000), "server": ("127.0.0.1", 8080)}
+    sent: list[dict[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    asyncio.run(app(scope, receive, send))
+    return Answer(sent[0]["status"], {k.decode(): v.decode() for k, v in sent[0]["headers"]},
+                  b"".join(m.get("body", b"") for m in sent[1:]))
+
+
+def test_a_cached_image_opens_no_database_session(server: SecServer, paths: tuple[ASGI, ASGI], alice: Tenant,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    services = server.runtime.services
+    opened: list[object] = []
+    real = services.sessions
+
+    def counting() -> Any:
+        opened.append(1)
+        return real()
+
+    fast, slow = paths
+    # The first fetch may open one (a cache miss); the hits after it open none, on both paths.
+    monkeypatch.setattr(services, "sessions", counting)
+    for app in (fast, slow):
+        assert call(app, "GET", *signed(server, alice.root, "queryImageAsset", v1_query(alice))).status == 200
+    before = len(opened)
+    for app in (fast, slow):
+        assert call(app, "GET", *signed(server, alice.root, "queryImageAsset", v1_query(alice))).status == 200
+    assert len(opened) == before
+    # A call that does need the database still gets its session, and commits through it.
+    target, headers = signed(server, alice.root, "queryModelTrainJobList", {})
+    assert call(slow, "GET", target, headers).status == 200
+    assert len(opened) == before + 1
+
+
+def test_root_keys_skip_the_request_context_ram_users_do_not(server: SecServer, paths: tuple[ASGI, ASGI],
+                                                             alice: Tenant,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    from imprint.api import auth_dependency
+
+    built: list[object] = []
+    real = auth_dependency.request_context
+
+    def spy(**kwargs: Any) -> Any:
+        built.append(kwargs)
+        return real(**kwargs)
+
+    monkeypatch.setattr(auth_dependency, "request_context", spy)
+    _, allowed = server.user(alice.account_id, ALLOW_ALL)
+    for app in paths:
+        assert call(app, "GET", *signed(server, alice.root, "queryImageAsset", v1_query(alice))).status == 200
+    assert built == []
+    for app in paths:
+        assert call(app, "GET", *signed(server, allowed, "queryImageAsset", v1_query(alice))).status == 200
+    assert len(built) == 2
+
+
+@pytest.mark.parametrize(("fmt", "status"), [(None, 200), ("base64", 200), (None, 304), ("base64", 304)])
+def test_image_responses_carry_the_headers_starlette_would_build(fmt: str | None, status: int) -> None:
+    from starlette.responses import Response
+
+    from imprint.api.images import CACHE_CONTROL, image_response
+    from imprint.service.domain import ImageContent
+
+    image = ImageContent(_Asset("ab" * 32),  # type: ignore[arg-type]
+                         b"\x89PNG\r\n\x1a\n" + bytes(range(200)))
+    etag = f'"{"ab" * 32}-b64"' if fmt else f'"{"ab" * 32}"'
+    ours = image_response(image, fmt, if_none_match=etag if status == 304 else None, request_id="RID-1")
+    headers = {"ETag": etag, "Cache-Control": CACHE_CONTROL, "x-acs-request-id": "RID-1"}
+    if status == 304:
+        theirs = Response(status_code=304, headers=headers)
+    elif fmt == "base64":
+        theirs = Response(base64.b64encode(image.data), media_type="text/plain; charset=utf-8",
+                          headers=headers)
+    else:
+        theirs = Response(image.data, media_type="image/png", headers=headers)
+    assert ours.status_code == theirs.status_code
+    assert (ours.raw_headers, ours.body) == (theirs.raw_headers, theirs.body)
+
+
+@dataclass(frozen=True)
+class _Asset:
+    sha256: str

@@ -21,6 +21,7 @@ from imprint.api.body import read_body
 from imprint.api.call import Call, Ok
 from imprint.api.error_map import UNKNOWN, RouteError, to_wire
 from imprint.api.fastpath import FastPath
+from imprint.api.head import Head
 from imprint.api.operations import BY_PATH, Operation
 from imprint.api.params import Params
 from imprint.api.request_ids import new_request_id
@@ -56,23 +57,23 @@ class Dispatcher:
 
     def _execute(self, op: Operation, request: Request, body: bytes, request_id: str) -> Response:
         now = self.services.clock()
-        principal = guard(self.services, op, request, body, now)
-        return self.respond(op, request, body, request_id, principal, now)
+        head = Head.of(request.scope)
+        principal = guard(self.services, op, head, body, now)
+        return self.respond(op, head, body, request_id, principal, now)
 
-    def respond(self, op: Operation, request: Request, body: bytes, request_id: str, principal: Principal,
+    def respond(self, op: Operation, head: Head, body: bytes, request_id: str, principal: Principal,
                 now: datetime) -> Response:
         """Runs a call that passed the guard: the handler in a transaction, its jobs after the commit."""
-        services, scope = self.services, request.scope
-        params = Params.from_wire(scope.get("query_string", b""), body,
-                                  request.headers.get("content-type", ""), has_body=op.method == "POST")
-        with services.sessions() as session:
-            call = Call(principal=principal, params=params, session=session, services=services,
-                        request_id=request_id, if_none_match=request.headers.get("if-none-match"), now=now)
+        services = self.services
+        params = Params.from_wire(head.scope.get("query_string", b""), body, head.first("content-type") or "",
+                                  has_body=op.method == "POST")
+        call = Call(principal=principal, params=params, services=services, request_id=request_id,
+                    if_none_match=head.first("if-none-match"), now=now)
+        try:
             reply = op.handler(call)
-            # A read served from the caches never touched the database; committing would still
-            # begin and end an empty transaction, a sizeable share of an image fetch.
-            if session.in_transaction():
-                session.commit()
+            call.commit()
+        finally:
+            call.close()
         for kind, job_id in call.after_commit:
             services.queue.enqueue(kind, job_id)
         if isinstance(reply, Ok):

@@ -29,12 +29,34 @@ Reply = Ok | Response
 class Call:
     principal: Principal
     params: Params
-    session: Session
     services: Services
     request_id: str
     if_none_match: str | None
     now: datetime
     after_commit: list[tuple[str, int]] = field(default_factory=list)
+    _session: Session | None = field(default=None, init=False, repr=False)
+
+    @property
+    def session(self) -> Session:
+        return self.open_session()
+
+    def open_session(self) -> Session:
+        """The call's session, opened on first use: an image fetch the asset cache answers never
+        needs one (pass this method, not ``session``, where it may not be needed)."""
+        if self._session is None:
+            self._session = self.services.sessions()
+        return self._session
+
+    def commit(self) -> None:
+        # A read served from the caches never touched the database; committing would still begin
+        # and end an empty transaction.
+        if self._session is not None and self._session.in_transaction():
+            self._session.commit()
+
+    def close(self) -> None:
+        """Closes the session if one was opened (rolling back what was not committed)."""
+        if self._session is not None:
+            self._session.close()
 
     @property
     def account_id(self) -> str:

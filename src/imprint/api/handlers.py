@@ -57,8 +57,9 @@ def query_image_asset(call: Call) -> Reply:
     p = call.params
     fmt = encode_format(p.opt_text("encodeFormat"))
     image = assets.find_image(
-        call.session, account_id=call.account_id, model_id=p.text("modelId"), prompt_id=p.text("promptId"),
-        image_id=p.text("imageId"), blobs=call.services.blobs, cache=call.services.assets)
+        call.open_session, account_id=call.account_id, model_id=p.text("modelId"),
+        prompt_id=p.text("promptId"), image_id=p.text("imageId"), blobs=call.services.blobs,
+        cache=call.services.assets)
     return image_response(image, fmt, if_none_match=call.if_none_match, request_id=call.request_id)
 
 
@@ -85,6 +86,6 @@ def query_pre_model_inference_job_info(call: Call) -> Reply:
 def query_image_asset_from_image_id(call: Call) -> Reply:
     p = call.params
     fmt = encode_format(p.opt_text("encodeFormat"))
-    image = assets.find_image_by_id(call.session, account_id=call.account_id, image_id=p.text("imageId"),
+    image = assets.find_image_by_id(call.open_session, account_id=call.account_id, image_id=p.text("imageId"),
                                     blobs=call.services.blobs, cache=call.services.assets)
     return image_response(image, fmt, if_none_match=call.if_none_match, request_id=call.request_id)

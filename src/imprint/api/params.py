@@ -40,14 +40,27 @@ def parse_body(body: bytes, content_type: str) -> dict[str, Any]:
     return value
 
 
+def parse_query(raw_query: bytes) -> dict[str, str]:
+    """The query as ``dict(parse_qsl(..., keep_blank_values=True))`` reads it (the last repeat wins)."""
+    text = raw_query.decode("utf-8", "replace")
+    if not text.isascii() or "%" in text or "+" in text:
+        return dict(parse_qsl(text, keep_blank_values=True))
+    # Nothing to unquote (SDK ids): parse_qsl's splitting without its per-field unquote() calls.
+    query: dict[str, str] = {}
+    for piece in text.split("&"):
+        if piece:
+            name, _, value = piece.partition("=")
+            query[name] = value
+    return query
+
+
 class Params:
     def __init__(self, query: dict[str, str], body: dict[str, Any]) -> None:
         self._query, self._body = query, body
 
     @classmethod
     def from_wire(cls, raw_query: bytes, body: bytes, content_type: str, *, has_body: bool) -> Params:
-        query = dict(parse_qsl(raw_query.decode("utf-8", "replace"), keep_blank_values=True))
-        return cls(query, parse_body(body, content_type) if has_body else {})
+        return cls(parse_query(raw_query), parse_body(body, content_type) if has_body else {})
 
     def _raw(self, name: str) -> Any:
         return self._body[name] if name in self._body else self._query.get(name)

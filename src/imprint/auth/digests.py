@@ -25,6 +25,8 @@ def _hash_function(algorithm: str, use_openssl: bool) -> Callable[[bytes], bytes
 
 def hexdigest(algorithm: str, data: bytes, *, use_openssl: bool = True) -> str:
     """Lowercase hex digest of ``data`` (``algorithm`` is ``sha256`` or ``sm3``)."""
+    if algorithm == "sha256" and use_openssl:  # every build has it; hashlib.new() looks it up by name
+        return hashlib.sha256(data).hexdigest()
     fallback = _hash_function(algorithm, use_openssl)
     return fallback(data).hex() if fallback else hashlib.new(algorithm, data).hexdigest()
 
@@ -33,7 +35,8 @@ def hmac_hexdigest(algorithm: str, key: bytes, message: bytes, *, use_openssl: b
     """Lowercase hex HMAC; RFC 2104 by hand only when OpenSSL lacks the digest."""
     fallback = _hash_function(algorithm, use_openssl)
     if fallback is None:
-        return hmac.new(key, message, algorithm).hexdigest()
+        # The one-shot C implementation: hmac.new() builds and copies two hash objects in Python.
+        return hmac.digest(key, message, algorithm).hex()
     if len(key) > _HMAC_BLOCK_SIZE:
         key = fallback(key)
     key = key.ljust(_HMAC_BLOCK_SIZE, b"\0")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime
+from functools import lru_cache
 
 from imprint.auth.credentials import TIMESTAMP_WINDOW
 from imprint.auth.errors import TIMESTAMP_EXPIRED, TIMESTAMP_FORMAT, AuthError
@@ -30,6 +31,12 @@ def _bad(header: str, value: str | None) -> AuthError:
 
 def parse_acs_date(value: str | None) -> datetime:
     """``x-acs-date`` of ACS3 requests: ``YYYY-MM-DDTHH:MM:SSZ``, UTC, whole seconds."""
+    if value is not None and len(value) == 20:  # the only length a valid value has
+        return _parse_acs_date_cached(value)
+    return _parse_acs_date(value)
+
+
+def _parse_acs_date(value: str | None) -> datetime:
     match = _ISO.fullmatch(value or "")
     if match is None:
         raise _bad("x-acs-date", value)
@@ -38,6 +45,11 @@ def parse_acs_date(value: str | None) -> datetime:
         return datetime(year, month, day, hour, minute, second, tzinfo=UTC)
     except ValueError as exc:
         raise _bad("x-acs-date", value) from exc
+
+
+# Requests signed in the same second carry the same date, so most parse a value just parsed; the
+# function is pure, and a malformed value raises and is never cached.
+_parse_acs_date_cached = lru_cache(maxsize=64)(_parse_acs_date)
 
 
 def parse_http_date(value: str | None) -> datetime:

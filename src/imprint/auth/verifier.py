@@ -33,8 +33,13 @@ class SignedRequest:
     def from_wire(
         cls, *, method: str, raw_target: str, headers: Sequence[tuple[str, str]], body: bytes
     ) -> SignedRequest:
+        return cls.from_target(method=method, raw_target=raw_target, headers=HeaderMap(headers), body=body)
+
+    @classmethod
+    def from_target(cls, *, method: str, raw_target: str, headers: HeaderMap, body: bytes) -> SignedRequest:
+        """``from_wire`` for headers the caller has already indexed."""
         path, raw_query = split_target(raw_target)
-        return cls(method=method, path=path, raw_query=raw_query, headers=HeaderMap(headers), body=body)
+        return cls(method=method, path=path, raw_query=raw_query, headers=headers, body=body)
 
     def params(self) -> list[tuple[str, str]]:
         return parse_query(self.raw_query)

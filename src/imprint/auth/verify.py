@@ -30,8 +30,13 @@ def verify_request(
     nonce is only recorded once the signature has verified.
     """
     request = SignedRequest.from_wire(method=method, raw_target=raw_target, headers=headers, body=body)
-    verifier = select_verifier(request)
-    return verifier.verify(expected_action=expected_action, keys=keys, nonces=nonces, now=now)
+    return verify_signed(request, expected_action=expected_action, keys=keys, nonces=nonces, now=now)
+
+
+def verify_signed(request: SignedRequest, *, expected_action: str | None, keys: KeyLookup, nonces: NonceStore,
+                  now: datetime) -> Principal:
+    """``verify_request`` for a request already split into its parts."""
+    return select_verifier(request).verify(expected_action=expected_action, keys=keys, nonces=nonces, now=now)
 
 
 def select_verifier(request: SignedRequest) -> Verifier:

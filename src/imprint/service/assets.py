@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Hashable
+from collections.abc import Callable, Hashable
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -45,6 +45,15 @@ class AssetCache:
                 self._bytes -= len(old.data)
 
 
+# A callable is only called on a cache miss: an image the cache holds needs no database session, and
+# opening and closing one was a sizeable share of an image fetch.
+SessionSource = Session | Callable[[], Session]
+
+
+def _session(source: SessionSource) -> Session:
+    return source if isinstance(source, Session) else source()
+
+
 def _load(row: ImageAssetRow | None, *, blobs: BlobStore, what: str) -> ImageContent:
     if row is None:
         raise DataNotFound(f"Image not found: {what}")
@@ -52,12 +61,12 @@ def _load(row: ImageAssetRow | None, *, blobs: BlobStore, what: str) -> ImageCon
     return ImageContent(asset, blobs.read_bytes(asset.blob_key))
 
 
-def find_image(session: Session, *, account_id: str, model_id: str, prompt_id: str, image_id: str,
+def find_image(session: SessionSource, *, account_id: str, model_id: str, prompt_id: str, image_id: str,
                blobs: BlobStore, cache: AssetCache) -> ImageContent:
     key = ("v1", account_id, model_id, prompt_id, image_id)
     if (hit := cache.get(key)) is not None:
         return hit
-    row = session.scalars(select(ImageAssetRow).where(
+    row = _session(session).scalars(select(ImageAssetRow).where(
         ImageAssetRow.prompt_id == prompt_id, ImageAssetRow.image_id == image_id,
         ImageAssetRow.model_id == model_id, ImageAssetRow.account_id == account_id)).first()
     item = _load(row, blobs=blobs, what=f"modelId={model_id} promptId={prompt_id} imageId={image_id}")
@@ -65,13 +74,13 @@ def find_image(session: Session, *, account_id: str, model_id: str, prompt_id: s
     return item
 
 
-def find_image_by_id(session: Session, *, account_id: str, image_id: str, blobs: BlobStore,
+def find_image_by_id(session: SessionSource, *, account_id: str, image_id: str, blobs: BlobStore,
                      cache: AssetCache) -> ImageContent:
     key = ("v2", account_id, image_id)
     if (hit := cache.get(key)) is not None:
         return hit
     # v1 ids ("0000.png") repeat across prompts, so only a unique match answers a lookup by id alone.
-    rows = session.scalars(select(ImageAssetRow).where(
+    rows = _session(session).scalars(select(ImageAssetRow).where(
         ImageAssetRow.account_id == account_id, ImageAssetRow.image_id == image_id).limit(2)).all()
     item = _load(rows[0] if len(rows) == 1 else None, blobs=blobs, what=f"imageId={image_id}")
     cache.put(key, item)
