@@ -28,9 +28,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tests" / "api"))
+sys.path.insert(0, str(ROOT / "tests"))
 
-from signer import sign  # noqa: E402
+from signing_kit import sign_v3  # noqa: E402
 
 from imprint.config import Settings  # noqa: E402
 from imprint.runtime import build_runtime  # noqa: E402
@@ -97,7 +97,7 @@ def wait_ready(host: str, akid: str, secret: str, query: dict[str, str], timeout
     """The port is bound by the supervisor before the API workers are up; wait for a real answer."""
     deadline = time.monotonic() + timeout
     while True:
-        target, headers = sign(
+        target, headers = sign_v3(
             "GET", PATH, query, b"", action=ACTION, host=host, access_key_id=akid, secret=secret
         )
         request = urllib.request.Request(f"http://{host}{target}", headers=headers)
@@ -156,7 +156,7 @@ def seed_data(data_dir: Path) -> tuple[str, str, dict[str, str], bytes]:
 def presign(path: Path, count: int, host: str, akid: str, secret: str, query: dict[str, str]) -> None:
     with path.open("w") as f:
         for _ in range(count):
-            target, headers = sign(
+            target, headers = sign_v3(
                 "GET", PATH, query, b"", action=ACTION, host=host, access_key_id=akid, secret=secret
             )
             f.write(target + "\t" + "\t".join(f"{k}={v}" for k, v in headers.items() if k != "host") + "\n")

@@ -10,7 +10,7 @@ import pytest
 from alibabacloud_aicontent20240611 import models as m
 from alibabacloud_tea_openapi.exceptions import ClientException
 from apikit import Server, png_bytes, wait_for
-from signer import sign
+from signing_kit import sign_v3
 
 PREFIX = "/api/v1/personalizedtxt2img/"
 ACTIONS = {
@@ -35,7 +35,7 @@ def call(
 ) -> httpx.Response:
     method = "POST" if op.startswith("add") else "GET"
     data = raw if raw is not None else (b"" if body is None else json.dumps(body).encode())
-    target, signed = sign(
+    target, signed = sign_v3(
         method,
         PREFIX + op,
         query or {},

@@ -10,7 +10,9 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from pathlib import Path
-from urllib.parse import parse_qsl, quote, urlsplit
+from urllib.parse import parse_qsl, urlsplit
+
+from signing_kit import canonical_request, digest_name, signature
 
 from imprint.auth import AccessKey, InMemoryNonceStore, Principal, verify_request
 
@@ -162,7 +164,6 @@ def v3_request(
     """A V3-signed request; ``unsigned`` names headers sent but left out of SignedHeaders."""
     path = urlsplit(target).path
     action = ROUTES.get(path, "Personalizedtxt2imgQueryImageAsset")
-    digest = "sm3" if algorithm.endswith("SM3") else "sha256"
     headers = [
         ("host", "imprint.example:8443"),
         ("x-acs-version", "20240611"),
@@ -171,20 +172,16 @@ def v3_request(
         ("x-acs-signature-nonce", _nonce()),
         ("accept", "application/json"),
         *((("content-type", "application/json; charset=utf-8"),) if body else ()),
-        ("x-acs-content-sha256", hashlib.new(digest, body).hexdigest()),
+        ("x-acs-content-sha256", hashlib.new(digest_name(algorithm), body).hexdigest()),
     ]
     headers = [h for h in headers if h[0] not in {k.lower() for k, _ in extra}] + list(extra)
     signed = sorted(k.lower() for k, _ in headers if k.lower() not in unsigned)
     names = signed_headers if signed_headers is not None else ";".join(signed)
-    params = sorted(parse_qsl(urlsplit(target).query, keep_blank_values=True))
-    query = "&".join(f"{quote(k, safe='~')}={quote(v, safe='~')}" for k, v in params)
-    lines = "".join(f"{k}:{dict((n.lower(), v) for n, v in headers)[k].strip()}\n" for k in signed)
-    canonical = (
-        f"{method}\n{path}\n{query}\n{lines}\n{';'.join(signed)}\n{hashlib.new(digest, body).hexdigest()}"
-    )
-    to_sign = f"{algorithm}\n{hashlib.new(digest, canonical.encode()).hexdigest()}"
-    signature = hmac.new(secret.encode(), to_sign.encode(), digest).hexdigest()
-    auth = auth_sep.join([f"Credential={access_key_id}", f"SignedHeaders={names}", f"Signature={signature}"])
+    params = parse_qsl(urlsplit(target).query, keep_blank_values=True)
+    by_name = {n.lower(): v for n, v in headers}
+    canonical = canonical_request(method, path, params, by_name, signed, body, algorithm)
+    value = signature(canonical, secret, algorithm)
+    auth = auth_sep.join([f"Credential={access_key_id}", f"SignedHeaders={names}", f"Signature={value}"])
     headers.append(("Authorization", f"{algorithm} {auth}"))
     return Req(method, target, tuple(headers), body)
 
