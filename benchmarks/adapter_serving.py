@@ -1,33 +1,60 @@
 """Serving personalized requests: images/s of imprint's Generator vs load/unload-per-request vs no adapter.
 
-Run: .venv/bin/python benchmarks/adapter_serving.py [--base-model PATH] [--quick]
+Run: .venv/bin/python benchmarks/adapter_serving.py [--base-model PATH] [--quick] [--batch N] [--threads T]
 
-Eight adapters, requests round-robin over them (one image, 25 DPM-Solver++ steps, guidance 4 each):
-- ours: `Generator(max_adapters=8)`, adapters warm in its LRU, switched by fusing (engine/fusion.py);
+Eight adapters; `--requests` requests (default 200) arrive round-robin over them (request i: adapter
+i % 8, seed i; one image, 25 DPM-Solver++ steps, guidance 4 each). All are queued before serving starts,
+and every mode serves the same queue in arrival order; what differs is how:
+- ours (batched): `Generator(max_adapters=8).generate_batch`. The server takes the queue's head and up
+  to N-1 more compatible queued requests (same steps, guidance and size; `--batch`, default N = 8) and
+  runs them in ONE denoising loop: one UNet forward per step over all their rows, each request's own
+  adapter applied to its own rows only (engine/batched_lora.py: per-sample LoRA deltas by gathered bmm;
+  base weights unfused), each prompt encoded with its own identifier token. With 8 round-robin adapters
+  every batch of 8 holds 8 different adapters: no request shares an adapter with its batch neighbours.
+  Every request of a batch waits for the whole batch (latency is the batch's time, printed below).
+- no adapter (batched): the same batched serving of the same prompts and seeds on a Generator that
+  never loaded an adapter (the subject marker is dropped): the upper bound for batched serving.
+- ours (sequential): `Generator.generate`, one request at a time, adapters warm in its LRU and switched
+  by fusing (engine/fusion.py).
 - baseline: a stock diffusers pipeline that, per request, calls `load_lora_weights` and
-  `load_textual_inversion` (the identifier row), generates, then `unload_lora_weights` and
-  `unload_textual_inversion`, the way a service without an adapter cache does it;
-- no adapter: a Generator that never loaded one (plain base pipeline, no LoRA layers at all).
-The three run interleaved in blocks of eight requests, so load from other processes on the machine
-falls on all of them alike. Then memory: RSS after 10 and after many adapter swaps (load + evict) in a
-Generator with room for two adapters. No timed asserts: this prints figures and ratios.
+  `load_textual_inversion` (the identifier row), generates with `pipe(...)`, then
+  `unload_lora_weights` and `unload_textual_inversion`, the way a service without an adapter cache does
+  it; one request at a time (stock diffusers has no per-sample adapters to batch with).
+- no adapter (sequential): a Generator that never loaded one, one request at a time.
+The modes run interleaved in blocks of N requests (each mode serves the same block of the queue in turn),
+so load from other processes on the machine falls on all of them alike; per-block ratios are printed
+with their median. Then memory, in a fresh process so its peak RSS is its own: adapters swapped through
+a `Generator(max_adapters=2)` by batched generation (each batch: two requests whose two adapters are
+not warm, so each batch loads two and evicts two), RSS and peak RSS after 10 and after `--swaps` swaps.
+No timed asserts: this prints figures and ratios.
 """
 
 from __future__ import annotations
 
 import argparse
 import gc
+import multiprocessing
 import tempfile
 import time
 from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import torch
 from diffusers import DPMSolverMultistepScheduler, StableDiffusionPipeline
-from engine_common import add_common_arguments, base_model_folder, median, rss_mb, set_threads, subject_photos
+from engine_common import (
+    add_common_arguments,
+    base_model_folder,
+    median,
+    peak_rss_mb,
+    rss_mb,
+    set_threads,
+    subject_photos,
+)
 
 from imprint.engine import SPECIAL_TOKEN, BaseModel, GenerateRequest, Generator, TrainConfig, train_adapter
 from imprint.engine.adapter_file import read_adapter
+from imprint.engine.request_batch import take_compatible
 
 ADAPTERS = 8
 PROMPT = f"a photo of {SPECIAL_TOKEN} on the beach"
@@ -70,89 +97,158 @@ class PerRequestBaseline:
         self.pipe.unload_textual_inversion(token)
 
 
-def throughput(base: BaseModel, folder: Path, adapters: list[Path], requests: int, steps: int) -> None:
+def serve_batched(gen: Generator, queue: list[GenerateRequest], batch: int) -> None:
+    """What a batching server does with its queue: oldest request plus compatible ones, N at a time."""
+    while queue:
+        taken = take_compatible(queue, batch, gen.batch_key)
+        for outcome in gen.generate_batch(taken, max_requests=batch):
+            if isinstance(outcome, Exception):
+                raise outcome
+
+
+def throughput(
+    base: BaseModel, folder: Path, adapters: list[Path], requests: int, steps: int, batch: int
+) -> None:
     ours = Generator(base, max_adapters=ADAPTERS)
+    ours_batched = Generator(base, max_adapters=ADAPTERS)
     plain = Generator(base)
+    plain_batched = Generator(base)
     baseline = PerRequestBaseline(folder)
     cold_start = time.perf_counter()
     for adapter in adapters:
         ours.preload(adapter)
     cold_ms = (time.perf_counter() - cold_start) / len(adapters) * 1000
+    for adapter in adapters:
+        ours_batched.preload(adapter)
 
-    def run_ours(i: int) -> None:
-        ours.generate(GenerateRequest(PROMPT, adapter=adapters[i % ADAPTERS], steps=steps, seed=i))
+    def request(i: int, adapter: bool) -> GenerateRequest:
+        return GenerateRequest(
+            PROMPT, adapter=adapters[i % ADAPTERS] if adapter else None, steps=steps, seed=i
+        )
 
-    def run_plain(i: int) -> None:
-        plain.generate(GenerateRequest(PROMPT, steps=steps, seed=i))
+    def run_ours(block: range) -> None:
+        for i in block:
+            ours.generate(request(i, True))
 
-    def run_baseline(i: int) -> None:
-        baseline.generate(adapters[i % ADAPTERS], steps, i)
+    def run_ours_batched(block: range) -> None:
+        serve_batched(ours_batched, [request(i, True) for i in block], batch)
 
-    modes: dict[str, Callable[[int], None]] = {
-        "ours": run_ours,
+    def run_plain(block: range) -> None:
+        for i in block:
+            plain.generate(request(i, False))
+
+    def run_plain_batched(block: range) -> None:
+        serve_batched(plain_batched, [request(i, False) for i in block], batch)
+
+    def run_baseline(block: range) -> None:
+        for i in block:
+            baseline.generate(adapters[i % ADAPTERS], steps, i)
+
+    modes: dict[str, Callable[[range], None]] = {
+        "ours (batched)": run_ours_batched,
+        "no adapter (batched)": run_plain_batched,
+        "ours (sequential)": run_ours,
         "baseline": run_baseline,
-        "no adapter": run_plain,
+        "no adapter (sequential)": run_plain,
     }
-    for run in modes.values():  # warm-up: first-call allocations, lazy imports
-        run(0)
-    blocks: dict[str, list[float]] = {name: [] for name in modes}
+    for run in modes.values():  # warm-up: first-call allocations, lazy imports, the batch shapes
+        run(range(requests, requests + batch))
+    blocks: dict[str, list[float]] = {name: [] for name in modes}  # seconds per request, per block
+    sizes: list[int] = []
     done = 0
     while done < requests:
-        block = range(done, min(done + ADAPTERS, requests))
+        block = range(done, min(done + batch, requests))
         for name, run in modes.items():
             start = time.perf_counter()
-            for i in block:
-                run(i)
+            run(block)
             blocks[name].append((time.perf_counter() - start) / len(block))
+        sizes.append(len(block))
         done = block.stop
-    spent = {name: sum(times) * ADAPTERS for name, times in blocks.items()}
+    spent = {name: sum(t * n for t, n in zip(times, sizes, strict=True)) for name, times in blocks.items()}
 
     rate = {name: requests / seconds for name, seconds in spent.items()}
-    print(f"\n{requests} requests round-robin over {ADAPTERS} adapters, 1 image x {steps} steps each")
+    print(
+        f"\n{requests} requests round-robin over {ADAPTERS} adapters, 1 image x {steps} steps each; "
+        f"batched modes take up to {batch} queued requests per loop"
+    )
     for name in modes:
-        print(f"  {name:<11} {rate[name]:6.2f} images/s   {spent[name] / requests * 1000:7.1f} ms/request")
+        print(f"  {name:<24} {rate[name]:6.2f} images/s   {spent[name] / requests * 1000:7.1f} ms/request")
+    print(
+        f"  batched latency: each request waits for its whole batch, "
+        f"{median(blocks['ours (batched)']) * batch * 1000:.0f} ms (median batch of {batch}) vs "
+        f"{median(blocks['ours (sequential)']) * 1000:.0f} ms for one request alone"
+    )
     stats = ours.stats()
     print(
         f"  ours: cold load {cold_ms:.1f} ms/adapter (first use), warm hits {stats.hits}, loads {stats.loads}"
     )
-    # Per-block ratios, whose median shrugs off a block slowed by another process on the machine.
-    ratios = {
-        other: median([b / o for o, b in zip(blocks["ours"], blocks[other], strict=True)])
-        for other in ("baseline", "no adapter")
-    }
+    print("  ratios (overall; median of per-block ratios in brackets):")
+    for mine, other in (
+        ("ours (batched)", "baseline"),
+        ("ours (batched)", "no adapter (batched)"),
+        ("ours (batched)", "ours (sequential)"),
+        ("ours (sequential)", "baseline"),
+        ("ours (sequential)", "no adapter (sequential)"),
+        ("no adapter (batched)", "no adapter (sequential)"),
+    ):
+        per_block = median([o / m for m, o in zip(blocks[mine], blocks[other], strict=True)])
+        print(f"    {mine + ' / ' + other:<50} {rate[mine] / rate[other]:6.3f}x  ({per_block:.3f}x)")
+    # Adapters cost at least nothing, so batched serving without any bounds what batching can give here:
+    # when the UNet is compute-bound (a CPU thread), larger batches stop paying per image.
+    ceiling = rate["no adapter (batched)"] / rate["baseline"]
     print(
-        f"  ratio ours / baseline:   {rate['ours'] / rate['baseline']:.2f}x "
-        f"(median of per-block ratios {ratios['baseline']:.2f}x)"
-    )
-    print(
-        f"  ratio ours / no adapter: {rate['ours'] / rate['no adapter']:.3f} "
-        f"(median of per-block ratios {ratios['no adapter']:.3f})"
+        f"  ceiling: no adapter (batched) / baseline = {ceiling:.3f}x "
+        f"(what ours (batched) / baseline would be with free adapters)"
     )
 
 
-def memory(base: BaseModel, adapters: list[Path], swaps: int) -> None:
-    gen = Generator(base, max_adapters=2)
-    tokens = len(gen._pipe.tokenizer)
-    rows = gen._pipe.text_encoder.get_input_embeddings().weight.shape[0]
-    readings = {}
-    for i in range(swaps):
-        gen.preload(adapters[i % ADAPTERS])  # round-robin over 8 with room for 2: every call loads and evicts
-        if i + 1 in (10, swaps):
+def memory_in_process(folder: Path, adapters: list[Path], swaps: int, threads: int) -> dict:
+    """Runs in a fresh process. Plain dicts and tuples, which pickle back to the parent."""
+    set_threads(threads)
+    gen = Generator(BaseModel.load(folder), max_adapters=2)
+    vocabulary = (len(gen._pipe.tokenizer), gen._pipe.text_encoder.get_input_embeddings().weight.shape[0])
+    readings: dict[int, tuple[float, float]] = {}  # swaps done: (RSS, peak RSS) in MiB
+    i = 0
+    while gen.stats().evictions < swaps:
+        # Two requests whose adapters are not the two warm ones: each batch loads two and evicts two.
+        pair = [adapters[(i + k) % ADAPTERS] for k in range(2)]
+        gen.generate_batch([GenerateRequest(PROMPT, adapter=a, steps=1, seed=i) for a in pair])
+        i += 2
+        evictions = gen.stats().evictions
+        if (evictions >= 10 and not readings) or evictions >= swaps:
             gc.collect()
-            readings[i + 1] = rss_mb()
+            readings[evictions] = (rss_mb(), peak_rss_mb())
     stats = gen.stats()
-    print(f"\nadapter swaps in a Generator(max_adapters=2), {ADAPTERS} adapters round-robin")
-    for count, mb in readings.items():
-        print(f"  RSS after {count:>5} swaps: {mb:8.1f} MiB")
-    print(f"  growth: {readings[swaps] - readings[10]:+.1f} MiB over {swaps - 10} swaps")
+    return {
+        "readings": readings,
+        "vocabulary": (
+            vocabulary,
+            (len(gen._pipe.tokenizer), gen._pipe.text_encoder.get_input_embeddings().weight.shape[0]),
+        ),
+        "timings": (stats.mean_load_ms, stats.mean_unload_ms, stats.loads),
+    }
+
+
+def memory(folder: Path, adapters: list[Path], swaps: int, threads: int) -> None:
+    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
+        result = pool.submit(memory_in_process, folder, adapters, swaps, threads).result()
+    readings = result["readings"]
+    (tokens, rows), (tokens_after, rows_after) = result["vocabulary"]
+    load_ms, unload_ms, loads = result["timings"]
     print(
-        f"  load {stats.mean_load_ms:.1f} ms, unload {stats.mean_unload_ms:.1f} ms "
-        f"(means over {stats.loads} loads)"
+        f"\nadapter swaps (load + evict) through generate_batch in a Generator(max_adapters=2), "
+        f"{ADAPTERS} adapters round-robin, 2 per batch, in a fresh process"
     )
+    for count, (mb, peak) in readings.items():
+        print(f"  after {count:>5} swaps: RSS {mb:8.1f} MiB, peak RSS {peak:8.1f} MiB")
+    first, last = min(readings), max(readings)
+    (rss_first, peak_first), (rss_last, peak_last) = readings[first], readings[last]
     print(
-        f"  tokenizer {tokens} -> {len(gen._pipe.tokenizer)} tokens, embedding rows {rows} -> "
-        f"{gen._pipe.text_encoder.get_input_embeddings().weight.shape[0]}"
+        f"  growth over {last - first} swaps: RSS {rss_last - rss_first:+.1f} MiB, peak RSS "
+        f"{peak_last - peak_first:+.1f} MiB ({(peak_last / peak_first - 1) * 100:+.2f}%)"
     )
+    print(f"  load {load_ms:.1f} ms, unload {unload_ms:.1f} ms (means over {loads} loads)")
+    print(f"  tokenizer {tokens} -> {tokens_after} tokens, embedding rows {rows} -> {rows_after}")
 
 
 def main() -> None:
@@ -161,6 +257,7 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=None, help="default 200 (--quick: 48)")
     parser.add_argument("--steps", type=int, default=25)
     parser.add_argument("--swaps", type=int, default=None, help="default 1000 (--quick: 200)")
+    parser.add_argument("--batch", type=int, default=8, help="requests per batched loop (default 8)")
     args = parser.parse_args()
     set_threads(args.threads)
     folder = base_model_folder(args.base_model)
@@ -172,8 +269,10 @@ def main() -> None:
     )
     with tempfile.TemporaryDirectory(prefix="imprint-adapters-") as tmp:
         adapters = train_adapters(base, Path(tmp))
-        throughput(base, folder, adapters, args.requests or (48 if args.quick else 200), args.steps)
-        memory(base, adapters, args.swaps or (200 if args.quick else 1000))
+        throughput(
+            base, folder, adapters, args.requests or (48 if args.quick else 200), args.steps, args.batch
+        )
+        memory(folder, adapters, args.swaps or (200 if args.quick else 1000), args.threads)
 
 
 if __name__ == "__main__":

@@ -82,6 +82,10 @@ class AdapterCache:
         return entry[1] if entry else None
 
     @property
+    def capacity(self) -> int:
+        return len(self._slot_ids)
+
+    @property
     def loads(self) -> int:
         return self._loads
 

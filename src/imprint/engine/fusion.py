@@ -20,6 +20,7 @@ from torch import nn
 
 from imprint.engine.adapter_cache import AdapterCache, WarmAdapter
 
+COMPONENTS = ("unet", "text_encoder")
 _Layers = list[tuple[LoraLayer, nn.Module]]  # (LoRA layer in the working model, same layer in the base)
 
 
@@ -29,7 +30,8 @@ class Fuser:
     ) -> None:
         self._pipe, self._pristine, self._cache = pipe, pristine, cache
         self._fused: tuple[WarmAdapter, float] | None = None
-        self._enabled: bool | None = None  # whether LoRA layers take part; None: not known after a load
+        # Which LoRA layers take part in their forward; forgotten after a load, which enables new layers.
+        self._enabled: dict[LoraLayer, bool] = {}
         self._loads_seen = -1
         self._layers: dict[str, _Layers] = {}
 
@@ -42,11 +44,14 @@ class Fuser:
         if self._fused == (adapter, scale):
             return
         self.unfuse()
-        # Disabled LoRA layers unmerge themselves on their next forward: fused layers must stay enabled.
-        self._set_enabled(True)
-        for component in adapter.components:
+        for component in COMPONENTS:
             for layer, _ in self._layers_of(component):
-                if adapter.name in layer.lora_A:
+                mine = adapter.name in layer.lora_A
+                # Disabled LoRA layers unmerge themselves on their next forward: fused layers stay enabled.
+                # Every other layer is switched off, or it would add its active adapter (another adapter's
+                # text-encoder LoRA, say) to this adapter's requests.
+                self._set_enabled(layer, mine)
+                if mine:
                     layer.set_scale(adapter.name, scale)
                     layer.merge(adapter_names=[adapter.name])
         self._fused = (adapter, scale)
@@ -67,23 +72,27 @@ class Fuser:
         self._fused = None
 
     def clear(self) -> None:
-        """Base weights with LoRA layers switched off: the state for requests without an adapter."""
+        """Base weights with LoRA layers switched off: the state for requests without an adapter, and the
+        one per-sample LoRA (batched_lora) adds its deltas to."""
         self.unfuse()
-        if self._cache.any_loaded():
-            self._set_enabled(False)
+        for component in COMPONENTS:
+            for layer, _ in self._layers_of(component):
+                self._set_enabled(layer, False)
 
-    def _set_enabled(self, enabled: bool) -> None:
-        self._refresh()
-        if self._enabled is not enabled:
-            for component in ("unet", "text_encoder"):
-                for layer, _ in self._layers_of(component):
-                    layer.enable_adapters(enabled)
-            self._enabled = enabled
+    def lora_layers(self, component: str) -> list[LoraLayer]:
+        """The component's LoRA layers, from the list collected once per adapter load."""
+        return [layer for layer, _ in self._layers_of(component)]
+
+    def _set_enabled(self, layer: LoraLayer, enabled: bool) -> None:
+        # enable_adapters walks the layer's parameters: skipped when the layer is already in that state.
+        if self._enabled.get(layer) is not enabled:
+            layer.enable_adapters(enabled)
+            self._enabled[layer] = enabled
 
     def _refresh(self) -> None:
         """Loading an adapter may wrap more modules, and leaves the new layers enabled."""
         if self._cache.loads != self._loads_seen:
-            self._loads_seen, self._enabled, self._layers = self._cache.loads, None, {}
+            self._loads_seen, self._enabled, self._layers = self._cache.loads, {}, {}
 
     def _layers_of(self, component: str) -> _Layers:
         self._refresh()

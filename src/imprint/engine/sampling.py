@@ -5,6 +5,9 @@ per-image generators, a step callback), calling the pipeline's own `encode_promp
 `prepare_latents`, scheduler and VAE. Not `__call__` itself: it looks up its execution device by
 walking every module for offloading hooks, several times a request, and each warm LoRA adapter adds
 hundreds of modules; on imprint-tiny with eight warm adapters that walk cost ~30 ms a request.
+
+The batch of a denoising loop is [unconditional rows..., conditional rows...] under guidance and the
+conditional rows alone without it; row i of each half is image i.
 """
 
 from __future__ import annotations
@@ -38,6 +41,54 @@ def denoise(
     )
     if guided:
         prompt_embeds = torch.cat([negative_embeds, prompt_embeds])
+    return denoise_embeds(
+        pipe,
+        prompt_embeds,
+        generators=generators,
+        steps=steps,
+        guidance_scale=guidance_scale,
+        width=width,
+        height=height,
+        on_step=on_step,
+    )
+
+
+@torch.no_grad()
+def encode_prompts(
+    pipe: StableDiffusionPipeline,
+    prompts: list[str],
+    negative_prompts: list[str],
+    counts: list[int],
+    guided: bool,
+) -> torch.Tensor:
+    """Embeddings in loop order for several prompts in one text-encoder pass each for the prompts and
+    the negatives: prompt k stands for counts[k] images. An empty negative prompt is what `denoise`
+    uses when there is none."""
+    prompt_embeds, negative_embeds = pipe.encode_prompt(
+        prompts, pipe.unet.device, 1, guided, negative_prompts if guided else None
+    )
+    repeats = torch.tensor(counts, device=prompt_embeds.device)
+    prompt_embeds = prompt_embeds.repeat_interleave(repeats, dim=0)
+    if not guided:
+        return prompt_embeds
+    return torch.cat([negative_embeds.repeat_interleave(repeats, dim=0), prompt_embeds])
+
+
+@torch.no_grad()
+def denoise_embeds(
+    pipe: StableDiffusionPipeline,
+    prompt_embeds: torch.Tensor,
+    *,
+    generators: list[torch.Generator],
+    steps: int,
+    guidance_scale: float,
+    width: int,
+    height: int,
+    on_step: Callable[[int], None] | None = None,
+) -> torch.Tensor:
+    """The denoising loop over embeddings in loop order (one row per image, twice under guidance)."""
+    device = pipe.unet.device
+    guided = guidance_scale > 1.0
     pipe.scheduler.set_timesteps(steps, device=device)
     latents = pipe.prepare_latents(
         len(generators), pipe.unet.config.in_channels, height, width, prompt_embeds.dtype, device, generators

@@ -1,4 +1,9 @@
-"""The engine as the workers see it: one lazily loaded base model and generator, shared by all jobs."""
+"""The engine as the workers see it: one lazily loaded base model and generator, shared by all jobs.
+
+Inference goes through a RequestCombiner: jobs that several inference threads (`inference_workers`
+> 1) run at the same time share denoising loops when compatible, each job with its own adapter,
+progress and cancel; with one thread every job is a batch of one, served as `Generator.generate` would.
+"""
 
 from __future__ import annotations
 
@@ -33,6 +38,7 @@ class EngineRuntime:
         self._lock = threading.Lock()
         self._base: Any = None
         self._generator: Any = None
+        self._combiner: Any = None
 
     def base(self) -> Any:
         from imprint.engine import BaseModel
@@ -50,6 +56,15 @@ class EngineRuntime:
             if self._generator is None:
                 self._generator = Generator(base)
             return self._generator
+
+    def combiner(self) -> Any:
+        from imprint.engine.request_combiner import RequestCombiner
+
+        generator = self.generator()
+        with self._lock:
+            if self._combiner is None:
+                self._combiner = RequestCombiner(generator)
+            return self._combiner
 
     @property
     def image_size(self) -> int:
@@ -70,5 +85,5 @@ class EngineRuntime:
         scale = 1.0 if strength is None else 2.0 * strength
         request = GenerateRequest(prompt=prompt, adapter=adapter, num_images=num_images, seed=seed,
                                   steps=steps, adapter_scale=scale)
-        images = self.generator().generate(request, progress=lambda p: progress(p.fraction), cancel=cancel)
+        images = self.combiner().generate(request, progress=lambda p: progress(p.fraction), cancel=cancel)
         return list(images)
