@@ -43,6 +43,8 @@ def serve(
     base_model: Annotated[str | None, typer.Option(help="Diffusers pipeline folder or hub id.")] = None,
     device: Annotated[str, typer.Option(help="torch device for the engine.")] = "cpu",
     train_workers: Annotated[int, typer.Option(help="Trainings run at the same time.")] = 1,
+    inference_workers: Annotated[int, typer.Option(
+        min=1, help="Inference jobs in flight at once; compatible ones share one denoising loop.")] = 1,
     inference_queue_size: Annotated[int, typer.Option(help="Unfinished inference jobs admitted.")] = 16,
     allow_fetch_from: Annotated[list[str] | None, typer.Option(
         "--allow-fetch-from", envvar="IMPRINT_ALLOW_FETCH_FROM", show_default=False,
@@ -85,7 +87,7 @@ def serve(
         raise typer.BadParameter(str(exc), param_hint="--allow-fetch-from") from None
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     settings = Settings(data_dir=data_dir, base_model=base_model, device=device, train_workers=train_workers,
-                        inference_queue_size=inference_queue_size,
+                        inference_workers=inference_workers, inference_queue_size=inference_queue_size,
                         allow_fetch_from=tuple(str(n) for n in networks),
                         trusted_proxies=_proxies(trusted_proxy or ()), rate_limit_per_s=rate_limit_per_s,
                         rate_limit_burst=rate_limit_burst, max_active_jobs_per_account=max_jobs_per_account,
