@@ -73,13 +73,20 @@ class Judge:
 
     @torch.no_grad()
     def predict(self, images: list[Image.Image]) -> list[dict[str, str]]:
-        self.net.eval()
-        out: list[dict[str, str]] = [{} for _ in images]
+        out: list[dict[str, str]] = []
         for start in range(0, len(images), 128):
-            logits = self.net(to_tensor(images[start:start + 128]))
-            for name, values in HEADS.items():
-                for i, k in enumerate(logits[name].argmax(dim=1).tolist()):
-                    out[start + i][name] = values[k]
+            out += self.predict_tensor(to_tensor(images[start:start + 128]))
+        return out
+
+    @torch.no_grad()
+    def predict_tensor(self, x: torch.Tensor) -> list[dict[str, str]]:
+        """Labels of images already in the judge's input form (NCHW in [-1, 1])."""
+        self.net.eval()
+        logits = self.net(x)
+        out: list[dict[str, str]] = [{} for _ in range(x.shape[0])]
+        for name, values in HEADS.items():
+            for i, k in enumerate(logits[name].argmax(dim=1).tolist()):
+                out[i][name] = values[k]
         return out
 
     def save(self, folder: Path, metrics: dict) -> None:
