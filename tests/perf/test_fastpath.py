@@ -247,9 +247,14 @@ def test_concurrent_requests_share_one_claim_batch_and_one_nonce_wins(server: Se
 
 async def _status(app: ASGI, target: str, headers: dict[str, str]) -> int:
     path, _, query = target.partition("?")
+    sent = await _send_raw(app, path, query, [(k.lower().encode(), v.encode()) for k, v in headers.items()])
+    return int(sent[0]["status"])
+
+
+async def _send_raw(app: ASGI, path: str, query: str, raw: list[tuple[bytes, bytes]]) -> list[dict[str, Any]]:
+    """One bodiless GET with exactly these raw headers; returns the ASGI messages the app sent."""
     scope = {"type": "http", "http_version": "1.1", "method": "GET", "scheme": "http", "path": path,
-             "raw_path": path.encode(), "query_string": query.encode(), "root_path": "",
-             "headers": [(k.lower().encode(), v.encode()) for k, v in headers.items()],
+             "raw_path": path.encode(), "query_string": query.encode(), "root_path": "", "headers": raw,
              "client": ("127.0.0.1", 40000), "server": ("127.0.0.1", 8080)}
     sent: list[dict[str, Any]] = []
 
@@ -260,7 +265,7 @@ async def _status(app: ASGI, target: str, headers: dict[str, str]) -> int:
         sent.append(message)
 
     await app(scope, receive, send)
-    return int(sent[0]["status"])
+    return sent
 
 
 def call_with_body(app: ASGI, target: str, headers: dict[str, str], chunks: list[bytes]) -> Answer:
@@ -341,18 +346,7 @@ def test_base64_not_modified_and_percent_encoded_ids_are_the_same(server: SecSer
 
 
 def _call_raw(app: ASGI, path: str, query: str, raw: list[tuple[bytes, bytes]]) -> Answer:
-    scope = {"type": "http", "http_version": "1.1", "method": "GET", "scheme": "http", "path": path,
-             "raw_path": path.encode(), "query_string": query.encode(), "root_path": "", "headers": raw,
-             "client": ("127.0.0.1", 40000), "server": ("127.0.0.1", 8080)}
-    sent: list[dict[str, Any]] = []
-
-    async def receive() -> dict[str, Any]:
-        return {"type": "http.request", "body": b"", "more_body": False}
-
-    async def send(message: dict[str, Any]) -> None:
-        sent.append(message)
-
-    asyncio.run(app(scope, receive, send))
+    sent = asyncio.run(_send_raw(app, path, query, raw))
     return Answer(sent[0]["status"], {k.decode(): v.decode() for k, v in sent[0]["headers"]},
                   b"".join(m.get("body", b"") for m in sent[1:]))
 
