@@ -32,8 +32,12 @@ class Settings:
     inference_queue_size: int = 16
     # v2 requests name no subject; used when the prompt contains no known class word.
     v2_object_type: str = "girl"
-    # The engine's default for imprint-tiny (under 2 minutes on two CPU cores); raise it for SD-class models.
-    default_train_steps: int = 200
+    # The engine's default for imprint-tiny with captioned pictures (under 2 minutes on two CPU cores);
+    # SD-class models want about 500.
+    default_train_steps: int = 600
+    # Who names each training picture's surroundings (imprint.worker.engine_runtime.captioner_folder):
+    # "auto" (the bundled judge, for the bundled model only), "none", or a judge folder.
+    captioner: str = "auto"
     max_train_steps: int = 5000
     default_inference_steps: int = 25
     max_images_per_job: int = 50

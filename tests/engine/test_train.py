@@ -135,3 +135,48 @@ def test_prior_preservation_and_text_encoder_lora(base: BaseModel, dog_images, t
     assert [e.done for e in events if e.stage == "class images"] == [0, 1, 2]
     keys = load_file(info.path).keys()
     assert any(k.startswith("text_encoder.") for k in keys) and any(k.startswith("unet.") for k in keys)
+
+
+def test_contexts_caption_each_image_and_each_trains_every_step(
+    base: BaseModel, dog_images, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import imprint.engine.train as train_module
+
+    texts: list[str] = []
+    encoded: list[int] = []
+    real_token_ids, real_encode = train_module.token_ids, train_module.encode_text
+
+    def spy_token_ids(tokenizer, text, device):
+        texts.append(text)
+        return real_token_ids(tokenizer, text, device)
+
+    def spy_encode(text_encoder, ids):
+        encoded.append(ids.shape[0])
+        return real_encode(text_encoder, ids)
+
+    monkeypatch.setattr(train_module, "token_ids", spy_token_ids)
+    monkeypatch.setattr(train_module, "encode_text", spy_encode)
+    # The 1x1 image is dropped: its context must go with it, not shift onto the next image.
+    images = [dog_images[0], Image.new("RGB", (1, 1)), dog_images[1], dog_images[2]]
+    contexts = ["in a room", "on the beach", "at  night ", "in a room"]
+    info = train_adapter(
+        base, images, "dog", tmp_path / "c.safetensors", TrainConfig(steps=3), contexts=contexts
+    )
+    instance = [t for t in texts if "<imprint-id>" in t]
+    assert instance == ["a <imprint-id> dog in a room", "a <imprint-id> dog at night"]
+    # The class caption once up front, then both instance captions once each, every step.
+    assert len(encoded) == 1 + 3 * 2
+    assert read_adapter_info(info.path).steps == 3
+
+
+def test_contexts_with_prior_preservation_train(base: BaseModel, dog_images, tmp_path: Path) -> None:
+    # Instance groups of 2 and a class batch of 4: captions with unequal sample counts.
+    config = TrainConfig(steps=2, prior_preservation=True, num_class_images=2, class_image_steps=1)
+    contexts = ["in a room", "in the forest", "in a room"]
+    info = train_adapter(base, dog_images, "dog", tmp_path / "p.safetensors", config, contexts=contexts)
+    assert info.path.is_file()
+
+
+def test_contexts_must_match_images(base: BaseModel, dog_images, tmp_path: Path) -> None:
+    with pytest.raises(BadInput, match="2 contexts were given for 3 images"):
+        train_adapter(base, dog_images, "dog", tmp_path / "z.safetensors", contexts=["a", "b"])

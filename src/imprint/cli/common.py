@@ -35,6 +35,11 @@ BlobUrl = Annotated[str | None, typer.Option(
     envvar="IMPRINT_BLOB_URL", show_default=False,
     help="Where images and adapters are kept: s3://BUCKET/PREFIX (endpoint from IMPRINT_S3_ENDPOINT_URL, "
          "credentials from the AWS variables) (default: files in the data directory).")]
+# Engine side: whoever trains adapters (serve without a queue, or worker) takes it.
+Captioner = Annotated[str, typer.Option(
+    envvar="IMPRINT_CAPTIONER",
+    help="Who names each training picture's surroundings, so adapters learn the subject and not its "
+         "backgrounds: auto (the bundled judge, for the bundled model), none, or a judge folder.")]
 QueueUrl = Annotated[str | None, typer.Option(
     envvar="IMPRINT_QUEUE_URL", show_default=False,
     help="redis://HOST:PORT/DB: jobs go to Celery workers (`imprint worker`) through Redis (default: "

@@ -17,6 +17,9 @@ def evaluate(
     steps: Annotated[int, typer.Option(help="Sampling steps.")] = 20,
     train_steps: Annotated[int | None, typer.Option(help="Adapter training steps.")] = None,
     skip_personalization: Annotated[bool, typer.Option(help="Only the base model's table.")] = False,
+    captions: Annotated[bool, typer.Option(
+        help="Caption the training pictures' scenes with the judge, as the service does for the "
+             "bundled model (--no-captions: the uncaptioned recipe).")] = True,
     threads: Annotated[int, typer.Option(help="torch CPU threads.")] = 2,
 ) -> None:
     """Print the two fidelity tables (Markdown) and write contact sheets."""
@@ -27,4 +30,4 @@ def evaluate(
 
     torch.set_num_threads(threads)
     run(base_model or bundled_model(), judge or bundled_judge(), out, prompts=prompts, per_scene=per_scene,
-        steps=steps, train_steps=train_steps, skip_personalization=skip_personalization)
+        steps=steps, train_steps=train_steps, skip_personalization=skip_personalization, captions=captions)

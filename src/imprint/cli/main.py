@@ -11,7 +11,7 @@ import typer
 
 from imprint.auth.connection import TrustedProxies
 from imprint.cli import accounts, admin, evaluate, keys, policies, users, worker
-from imprint.cli.common import BlobUrl, DatabaseUrl, DataDir, QueueUrl, console
+from imprint.cli.common import BlobUrl, Captioner, DatabaseUrl, DataDir, QueueUrl, console
 from imprint.cli.common import fail as _fail
 from imprint.config import Settings, bundled_base_model, default_data_dir
 
@@ -70,6 +70,7 @@ def serve(
     database_url: DatabaseUrl = None,
     blob_url: BlobUrl = None,
     queue_url: QueueUrl = None,
+    captioner: Captioner = "auto",
 ) -> None:
     """Run the API server and its workers; the first start creates an account and an AccessKey."""
     from imprint.runtime import build_runtime
@@ -92,7 +93,7 @@ def serve(
                         trusted_proxies=_proxies(trusted_proxy or ()), rate_limit_per_s=rate_limit_per_s,
                         rate_limit_burst=rate_limit_burst, max_active_jobs_per_account=max_jobs_per_account,
                         nonce_store_url=nonce_store, database_url=database_url, blob_url=blob_url,
-                        queue_url=queue_url)
+                        queue_url=queue_url, captioner=captioner)
     runtime = build_runtime(settings)
     if runtime.first_key is not None:
         k = runtime.first_key

@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from imprint.cli.common import BlobUrl, DatabaseUrl, DataDir, QueueUrl
+from imprint.cli.common import BlobUrl, Captioner, DatabaseUrl, DataDir, QueueUrl
 from imprint.cli.common import fail as _fail
 from imprint.config import Settings, bundled_base_model, default_data_dir
 
@@ -44,6 +44,7 @@ def worker(
         help="A private network (CIDR) training image URLs may point into. Repeatable; the environment "
              "variable takes a comma-separated list.")] = None,
     loglevel: Annotated[str, typer.Option(help="Celery's log level.")] = "INFO",
+    captioner: Captioner = "auto",
 ) -> None:
     """Run a job worker: consumes the train and infer queues that `imprint serve --queue-url` fills."""
     from imprint.ingest import parse_networks
@@ -62,7 +63,7 @@ def worker(
     logging.basicConfig(level=logging.INFO, format=LOG_FORMAT)
     settings = Settings(data_dir=data_dir, base_model=base_model, device=device, database_url=database_url,
                         blob_url=blob_url, queue_url=queue_url, default_inference_steps=inference_steps,
-                        allow_fetch_from=tuple(str(n) for n in networks))
+                        allow_fetch_from=tuple(str(n) for n in networks), captioner=captioner)
     from imprint.worker.celery_worker import build_worker
 
     code = build_worker(settings).run(queues=lanes, pool=pool, concurrency=concurrency, loglevel=loglevel)

@@ -38,9 +38,14 @@ def square(
 
 def prepare_images(images: Sequence[Image.Image], size: int) -> list[Image.Image]:
     """Centre-cropped RGB squares of `size`, or UnusableImages naming each rejected input."""
+    return [image for _, image in prepare_indexed(images, size)]
+
+
+def prepare_indexed(images: Sequence[Image.Image], size: int) -> list[tuple[int, Image.Image]]:
+    """As prepare_images, each usable square with its index among the inputs."""
     if len(images) == 0:
         raise BadInput("no training images were given")
-    usable: list[Image.Image] = []
+    usable: list[tuple[int, Image.Image]] = []
     reasons: dict[int, str] = {}
     for index, image in enumerate(images):
         if not isinstance(image, Image.Image):
@@ -52,7 +57,7 @@ def prepare_images(images: Sequence[Image.Image], size: int) -> list[Image.Image
             )
             continue
         try:
-            usable.append(square(to_rgb(image), size))
+            usable.append((index, square(to_rgb(image), size)))
         except OSError as exc:  # truncated or undecodable data only shows up when pixels are read
             reasons[index] = f"could not be decoded: {exc}"
     if len(usable) < MIN_USABLE_IMAGES:

@@ -24,8 +24,9 @@ from PIL import Image
 
 from imprint.engine.adapter_file import AdapterInfo, write_adapter
 from imprint.engine.base_model import BaseModel
+from imprint.engine.errors import BadInput
 from imprint.engine.identifier import IDENTIFIER_TOKEN, add_identifier, class_token_ids, normalise_object_type
-from imprint.engine.images import augmented_views, prepare_images
+from imprint.engine.images import augmented_views, prepare_indexed
 from imprint.engine.lean_layers import streamline
 from imprint.engine.progress import ProgressCallback, StepClock
 from imprint.engine.sampling import denoise
@@ -46,8 +47,13 @@ def train_adapter(
     *,
     progress: ProgressCallback | None = None,
     cancel: threading.Event | None = None,
+    contexts: Sequence[str] | None = None,
 ) -> AdapterInfo:
     """Trains an adapter for the subject in `images` and writes it to `out_path` (atomically).
+
+    `contexts`, one per image, name what surrounds the subject in it ("in a room"): each image's
+    caption then says so, so its surroundings are credited to those words rather than to the
+    identifier, and the subject can be put in other scenes without dragging its photos' along.
 
     Reports stages "preparing", "class images" (with prior preservation) and "training", each step;
     raises Cancelled at the next step after `cancel` is set, leaving no file behind.
@@ -57,7 +63,9 @@ def train_adapter(
     steps = config.steps or default_steps(base)
     object_type = normalise_object_type(object_type)
     class_token_ids(base.pipeline.tokenizer, object_type)  # fail on an unknown word before any heavy work
-    prepared = prepare_images(images, base.image_size)
+    if contexts is not None and len(contexts) != len(images):
+        raise BadInput(f"{len(contexts)} contexts were given for {len(images)} images")
+    prepared = prepare_indexed(images, base.image_size)
     generator = torch.Generator().manual_seed(config.seed)
     device = base.device
 
@@ -67,10 +75,13 @@ def train_adapter(
 
     prepare = StepClock("preparing", 1, progress, cancel)
     prepare.start()
-    views = [
-        view for image in prepared for view in augmented_views(image, base.image_size, augment=config.augment)
-    ]
-    instance_latents = LatentCache.encode(vae, views)
+    # Images grouped by caption: each step draws from every group, so each caption trains every step.
+    groups: dict[str, list[Image.Image]] = {}
+    for index, image in prepared:
+        context = " ".join(contexts[index].split()) if contexts is not None else ""
+        groups.setdefault(context, []).extend(augmented_views(image, base.image_size, augment=config.augment))
+    instance_latents = {context: LatentCache.encode(vae, views) for context, views in groups.items()}
+    per_group = max(1, config.batch_size // len(groups))
     prepare.step(1)
 
     # Prior preservation: the base model's own pictures of the class, generated before any LoRA exists.
@@ -104,7 +115,9 @@ def train_adapter(
 
     noise_scheduler = DDPMScheduler.from_config(base.pipeline.scheduler.config)
     instance_prompt = config.instance_template.format(identifier=IDENTIFIER_TOKEN, object_type=object_type)
-    instance_ids = token_ids(tokenizer, instance_prompt, device)
+    instance_ids = [
+        token_ids(tokenizer, f"{instance_prompt} {context}".strip(), device) for context in instance_latents
+    ]
     class_ids = token_ids(tokenizer, class_prompt, device)
     with torch.no_grad():
         frozen_class = encode_text(text_encoder, class_ids)
@@ -117,18 +130,21 @@ def train_adapter(
     clock = StepClock("training", steps, progress, cancel)
     clock.start()
     for step in range(steps):
-        latents = instance_latents.sample(config.batch_size, generator).to(device)
+        latents = torch.cat([cache.sample(per_group, generator) for cache in instance_latents.values()])
+        latents = latents.to(device)
         noise = torch.randn(latents.shape, generator=generator).to(device)
+        instance_count = latents.shape[0]
         with autocast:
-            # All instance captions are one sentence: encode it once per step, one row for the batch.
-            captions = [encode_text(text_encoder, instance_ids)]
+            # Each distinct caption is encoded once per step: one row for all of its samples.
+            captions = [(encode_text(text_encoder, ids), per_group) for ids in instance_ids]
             if class_latents is not None:
                 trains_text = config.train_text_encoder
-                captions.append(encode_text(text_encoder, class_ids) if trains_text else frozen_class)
+                class_text = encode_text(text_encoder, class_ids) if trains_text else frozen_class
+                captions.append((class_text, config.batch_size))
                 class_batch = class_latents.sample(config.batch_size, generator).to(device)
                 latents = torch.cat([latents, class_batch])
                 noise = torch.cat([noise, torch.randn(class_batch.shape, generator=generator).to(device)])
-            text = _conditioning(captions, config.batch_size, shared_context)
+            text = _conditioning(captions, shared_context)
             timesteps = torch.randint(
                 0, noise_scheduler.config.num_train_timesteps, (latents.shape[0],), generator=generator
             ).to(device)
@@ -141,8 +157,8 @@ def train_adapter(
 
         if class_latents is not None:
             # Instance half and class half are weighed separately, as in the DreamBooth paper.
-            pred, prior_pred = pred.chunk(2)
-            target, prior_target = target.float().chunk(2)
+            pred, prior_pred = pred[:instance_count], pred[instance_count:]
+            target, prior_target = target.float()[:instance_count], target.float()[instance_count:]
             loss = F.mse_loss(pred, target) + config.prior_loss_weight * F.mse_loss(prior_pred, prior_target)
         else:
             loss = F.mse_loss(pred, target.float())
@@ -171,16 +187,21 @@ def train_adapter(
         steps=steps,
         rank=config.rank,
         seed=config.seed,
-        extra={"train_text_encoder": str(config.train_text_encoder).lower(), "images": str(len(prepared))},
+        extra={
+            "train_text_encoder": str(config.train_text_encoder).lower(),
+            "images": str(len(prepared)),
+            "captions": str(len(instance_ids)),
+        },
     )
 
 
-def _conditioning(captions: list[torch.Tensor], batch_size: int, shared: bool) -> torch.Tensor:
-    """encoder_hidden_states for `batch_size` samples per caption: one row per caption when the UNet's
-    attention layers share keys and values across a caption's samples, else a row per sample."""
-    if shared:
-        return torch.cat(captions)
-    return torch.cat([caption.expand(batch_size, -1, -1) for caption in captions])
+def _conditioning(captions: list[tuple[torch.Tensor, int]], shared: bool) -> torch.Tensor:
+    """encoder_hidden_states for (caption, sample count) pairs: one row per caption when the UNet's
+    attention layers share keys and values across a caption's samples (which needs equal counts),
+    else a row per sample."""
+    if shared and len({count for _, count in captions}) == 1:
+        return torch.cat([caption for caption, _ in captions])
+    return torch.cat([caption.expand(count, -1, -1) for caption, count in captions])
 
 
 def _add_lora(

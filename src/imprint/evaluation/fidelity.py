@@ -18,7 +18,9 @@ from pathlib import Path
 
 from PIL import Image
 
-from imprint.engine import SPECIAL_TOKEN, BaseModel, GenerateRequest, Generator, TrainConfig, train_adapter
+from imprint.engine import SPECIAL_TOKEN, BaseModel, GenerateRequest, Generator, train_adapter
+from imprint.engine.train_config import recipe_for
+from imprint.evaluation.captioner import SceneCaptioner
 from imprint.evaluation.judge import Judge
 from imprint.world.render import render
 from imprint.world.subject import Subject
@@ -87,8 +89,10 @@ def _matches_instance(seen: dict[str, str], subject: Subject) -> bool:
 
 def personalization(base: BaseModel, generator: Generator, judge: Judge, work: Path, *,
                     instances: tuple[Subject, ...] = INSTANCES, per_scene: int = 2, steps: int = 20,
-                    train: TrainConfig | None = None,
+                    train_steps: int | None = None, captioner: SceneCaptioner | None = None,
                     log: Callable[[str], None] = print) -> tuple[Table, dict[str, list[Image.Image]]]:
+    """Each instance is trained with the recipe the service uses (recipe_for), captioned by `captioner`
+    as the service captions the bundled model's training pictures, or uncaptioned without one."""
     table = Table("Personalization: subject and prompt fidelity in unseen scenes",
                   ["instance", "train s", "subject fid.", "prompt fid.", "baseline subject fid.",
                    "baseline prompt fid."])
@@ -97,8 +101,13 @@ def personalization(base: BaseModel, generator: Generator, judge: Judge, work: P
     for n, subject in enumerate(instances):
         photos = [render(subject, TRAIN_SCENES[i % 2], seed=900 + i) for i in range(5)]
         started = time.monotonic()
-        info = train_adapter(base, photos, subject.kind, work / f"instance-{n}.safetensors",
-                             train or TrainConfig(seed=n))
+        contexts = captioner.contexts(photos) if captioner is not None else None
+        config = recipe_for(base, captioned=contexts is not None and any(contexts))
+        config.seed = n
+        if train_steps:
+            config.steps = train_steps
+        info = train_adapter(base, photos, subject.kind, work / f"instance-{n}.safetensors", config,
+                             contexts=contexts)
         seconds = time.monotonic() - started
         unseen = [s for s in SCENES if s not in TRAIN_SCENES]
         ours: list[Image.Image] = []

@@ -10,7 +10,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from imprint.engine import BaseModel, GenerateRequest, Generator, TrainConfig
+from imprint.engine import BaseModel, GenerateRequest, Generator
+from imprint.evaluation.captioner import SceneCaptioner
 from imprint.evaluation.fidelity import (
     INSTANCES,
     TRAIN_SCENES,
@@ -31,7 +32,7 @@ def speed(generator: Generator, steps: int) -> float:
 
 
 def evaluate(base_model: Path, judge_dir: Path, out: Path, *, prompts: int, per_scene: int, steps: int,
-             train_steps: int | None, skip_personalization: bool = False) -> dict:
+             train_steps: int | None, skip_personalization: bool = False, captions: bool = True) -> dict:
     out.mkdir(parents=True, exist_ok=True)
     judge = Judge.load(judge_dir)
     base = BaseModel.load(base_model)
@@ -45,11 +46,11 @@ def evaluate(base_model: Path, judge_dir: Path, out: Path, *, prompts: int, per_
     contact_sheet([sample(60_000_000 + i, full_caption=True).image for i in range(32)]).save(
         out / "training-renders.png")
     if not skip_personalization:
-        config = TrainConfig(steps=train_steps) if train_steps else None
         # Adapters are by-products: keep them out of the folder of sheets.
         with tempfile.TemporaryDirectory() as work:
             table, sheets = personalization(base, generator, judge, Path(work), per_scene=per_scene,
-                                            steps=steps, train=config)
+                                            steps=steps, train_steps=train_steps,
+                                            captioner=SceneCaptioner(judge) if captions else None)
         print(table.markdown(), flush=True)
         report["personalization"] = table.markdown()
         for i, subject in enumerate(INSTANCES):
@@ -57,6 +58,7 @@ def evaluate(base_model: Path, judge_dir: Path, out: Path, *, prompts: int, per_
             contact_sheet(sheets[name], columns=5).save(out / f"personalized-{i}.png")
             contact_sheet(sheets[f"baseline: {name}"], columns=5).save(out / f"baseline-{i}.png")
         report["train_scenes"] = list(TRAIN_SCENES)
+        report["captioned"] = captions
         report["instance_renders"] = [str(out / f"personalized-{i}.png") for i in range(len(INSTANCES))]
     (out / "report.json").write_text(json.dumps(report, indent=2))
     return report

@@ -29,5 +29,6 @@ def build_worker_context(settings: Settings, sessions: sessionmaker[Session], *,
                          allow_networks=parse_networks(settings.allow_fetch_from))
     return WorkerContext(
         sessions=sessions, blobs=blobs, fetch_policy=policy, work_dir=settings.work_dir,
-        engine=engine_runtime or EngineRuntime(settings.base_model_source, device=settings.device),
+        engine=engine_runtime or EngineRuntime(
+            settings.base_model_source, device=settings.device, captioner=settings.captioner),
         default_inference_steps=settings.default_inference_steps)

@@ -32,11 +32,29 @@ def _staged(progress: Fraction, stages: dict[str, tuple[float, float]]) -> Calla
     return report
 
 
+def captioner_folder(source: str, captioner: str) -> Path | None:
+    """The judge folder whose scene head captions training pictures, or None for uncaptioned training.
+
+    "auto" captions only for the bundled imprint-tiny, the one base model whose world the bundled
+    judge knows; "none" never; anything else is a judge folder to use.
+    """
+    from imprint.models import bundled_judge, bundled_model
+
+    if captioner == "none":
+        return None
+    if captioner == "auto":
+        same = Path(source).resolve() == bundled_model().resolve()
+        return bundled_judge() if same else None
+    return Path(captioner)
+
+
 class EngineRuntime:
-    def __init__(self, source: str, *, device: str = "cpu") -> None:
+    def __init__(self, source: str, *, device: str = "cpu", captioner: str = "auto") -> None:
         self.source, self.device = source, device
+        self._captioner_folder = captioner_folder(source, captioner)
         self._lock = threading.Lock()
         self._base: Any = None
+        self._captioner: Any = None
         self._generator: Any = None
         self._combiner: Any = None
 
@@ -66,15 +84,31 @@ class EngineRuntime:
                 self._combiner = RequestCombiner(generator)
             return self._combiner
 
+    def captioner(self) -> Any:
+        if self._captioner_folder is None:
+            return None
+        from imprint.evaluation.captioner import SceneCaptioner
+
+        with self._lock:
+            if self._captioner is None:
+                self._captioner = SceneCaptioner.load(self._captioner_folder)
+            return self._captioner
+
     @property
     def image_size(self) -> int:
         return int(self.base().image_size)
 
     def train(self, images: list[Image.Image], *, object_type: str, out_path: Path, steps: int, seed: int,
               progress: Fraction, cancel: threading.Event) -> None:
-        from imprint.engine import TrainConfig, train_adapter
+        from imprint.engine import train_adapter
+        from imprint.engine.train_config import recipe_for
 
-        train_adapter(self.base(), images, object_type, out_path, TrainConfig(steps=steps, seed=seed),
+        captioner = self.captioner()
+        contexts = captioner.contexts(images) if captioner is not None else None
+        base = self.base()
+        config = recipe_for(base, captioned=contexts is not None and any(contexts))
+        config.steps, config.seed = steps, seed
+        train_adapter(base, images, object_type, out_path, config, contexts=contexts,
                       progress=_staged(progress, TRAIN_STAGES), cancel=cancel)
 
     def generate(self, *, prompt: str, adapter: Path | None, num_images: int, seed: int, steps: int,
