@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import re
 import threading
 from pathlib import Path
 
@@ -7,6 +8,7 @@ import numpy as np
 import pytest
 import torch
 from PIL import Image
+from safetensors.torch import load_file
 
 from imprint.engine import (
     SPECIAL_TOKEN,
@@ -196,6 +198,20 @@ def test_text_encoder_lora_adapter_serves_and_switches(
     config = TrainConfig(steps=2, train_text_encoder=True, augment=False)
     with_te = train_adapter(base, dog_images[:1], "dog", tmp_path / "te.safetensors", config).path
     first = generator.generate(request(adapter=with_te))
+    # The text encoder's LoRA weights are the file's (transformers logs them as missing on injection).
+    expected = {
+        k.removeprefix("text_encoder.").replace("lora_linear_layer.down", "lora_A").replace(
+            "lora_linear_layer.up", "lora_B"): v
+        for k, v in load_file(with_te).items() if k.startswith("text_encoder.")
+    }
+    by_slot: dict[str, dict[str, torch.Tensor]] = {}
+    for name, param in generator._pipe.text_encoder.named_parameters():
+        if found := re.search(r"\.(slot\d+)\.", name):
+            by_slot.setdefault(found[1], {})[name.replace(f".{found[1]}", "")] = param
+    assert expected and any(
+        set(params) == set(expected) and all(torch.equal(params[k], v) for k, v in expected.items())
+        for params in by_slot.values()
+    )
     generator.generate(request(adapter=dog_adapter.path))
     plain = generator.generate(request(prompt="a photo of"))
     assert same(first, generator.generate(request(adapter=with_te)))

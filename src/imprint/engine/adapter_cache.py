@@ -7,8 +7,11 @@ is overwritten when an adapter moves in: the tokenizer and the embedding table g
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import time
 from collections import OrderedDict
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -157,7 +160,8 @@ class AdapterCache:
                 # The UNet's own loader: the pipeline's would also warn that the text encoder got nothing.
                 self._pipe.unet.load_lora_adapter(lora, prefix="unet", adapter_name=name, hotswap=hotswap)
             else:
-                self._pipe.load_lora_weights(lora, adapter_name=name)
+                with _quiet("transformers.integrations.peft"):
+                    self._pipe.load_lora_weights(lora, adapter_name=name)
         except (ValueError, RuntimeError, KeyError) as exc:
             raise BadInput(
                 f"adapter {path.name} (base model {metadata['base_model']!r}) does not fit this base "
@@ -198,3 +202,20 @@ class AdapterCache:
             last_load_ms=self._last_load,
             last_unload_ms=self._last_unload,
         )
+
+
+@contextlib.contextmanager
+def _quiet(logger_name: str) -> Iterator[None]:
+    """Errors only from `logger_name` for the block.
+
+    transformers 5 logs a table of every text-encoder LoRA key as MISSING ("newly initialized") when
+    diffusers injects the layers, before diffusers sets their weights from the file; the weights are
+    right (tests/engine/test_generate.py), but each load put a screenful of false alarm in the log.
+    """
+    logger = logging.getLogger(logger_name)
+    level = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
