@@ -60,7 +60,7 @@ def test_personalization_carries_the_subject_into_unseen_scenes(tmp_path: Path) 
     judge = Judge.load(bundled_judge())
     contexts = SceneCaptioner(judge).contexts(photos)
     assert contexts == ["in a room", "in the forest"] * 2 + ["in a room"]
-    config = recipe_for(base, captioned=True)
+    config = recipe_for(base, contexts)
     info = train_adapter(base, photos, "dog", tmp_path / "dog.safetensors", config, contexts=contexts)
     generator = Generator(base)
     ours, baseline, scenes = [], [], []

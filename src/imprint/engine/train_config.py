@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from imprint.engine.base_model import BaseModel
@@ -58,23 +59,26 @@ class TrainConfig:
             )
 
 
+def _is_small(base: BaseModel) -> bool:
+    return sum(p.numel() for p in base.pipeline.unet.parameters()) < SMALL_UNET_PARAMETERS
+
+
 def default_steps(base: BaseModel) -> int:
-    parameters = sum(p.numel() for p in base.pipeline.unet.parameters())
-    return SMALL_MODEL_STEPS if parameters < SMALL_UNET_PARAMETERS else LARGE_MODEL_STEPS
+    return SMALL_MODEL_STEPS if _is_small(base) else LARGE_MODEL_STEPS
 
 
-def recipe_for(base: BaseModel, *, captioned: bool) -> TrainConfig:
-    """The default recipe for `base`; `captioned` says each picture's surroundings will be named.
+def recipe_for(base: BaseModel, contexts: Sequence[str] | None) -> TrainConfig:
+    """The default recipe for `base`, given the contexts `train_adapter` will get (None: uncaptioned;
+    captioned when at least one picture's surroundings are named).
 
     On imprint-tiny a stronger adaptation (rank 32, 2x the learning rate, 3x the steps, text-encoder
     LoRA, a faster identifier) keeps far more of a subject's detail, but without captions it also
     learns the photos' backgrounds and loses the prompted scene (measured in docs/imprint-tiny.md):
     it is only the default when captions carry the backgrounds.
     """
-    parameters = sum(p.numel() for p in base.pipeline.unet.parameters())
-    if parameters >= SMALL_UNET_PARAMETERS:
+    if not _is_small(base):
         return TrainConfig(steps=LARGE_MODEL_STEPS)
-    if not captioned:
+    if not contexts or not any(contexts):
         return TrainConfig(steps=SMALL_MODEL_STEPS)
     return TrainConfig(
         steps=SMALL_CAPTIONED_STEPS,

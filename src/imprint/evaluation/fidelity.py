@@ -102,7 +102,7 @@ def personalization(base: BaseModel, generator: Generator, judge: Judge, work: P
         photos = [render(subject, TRAIN_SCENES[i % 2], seed=900 + i) for i in range(5)]
         started = time.monotonic()
         contexts = captioner.contexts(photos) if captioner is not None else None
-        config = recipe_for(base, captioned=contexts is not None and any(contexts))
+        config = recipe_for(base, contexts)
         config.seed = n
         if train_steps:
             config.steps = train_steps

@@ -106,7 +106,7 @@ class EngineRuntime:
         captioner = self.captioner()
         contexts = captioner.contexts(images) if captioner is not None else None
         base = self.base()
-        config = recipe_for(base, captioned=contexts is not None and any(contexts))
+        config = recipe_for(base, contexts)
         config.steps, config.seed = steps, seed
         train_adapter(base, images, object_type, out_path, config, contexts=contexts,
                       progress=_staged(progress, TRAIN_STAGES), cancel=cancel)
