@@ -42,7 +42,7 @@ from engine_common import (
 from imprint.engine import BaseModel, Progress, TrainConfig, train_adapter
 from imprint.engine.identifier import IDENTIFIER_TOKEN, add_identifier
 from imprint.engine.images import augmented_views, prepare_images
-from imprint.engine.train import UNET_TARGETS, _add_lora
+from imprint.engine.train import _add_lora
 from imprint.engine.train_data import encode_text, pixels, scale_latents, token_ids
 
 OBJECT_TYPE = "dog"
@@ -55,12 +55,15 @@ def stamp() -> tuple[float, float]:
 def common_recipe(base: BaseModel, config: TrainConfig, stamps: list[tuple[float, float]]) -> None:
     """The per-step-encoding loop, otherwise step for step what engine/train.py does."""
     photos = prepare_images(subject_photos(), base.image_size)
-    views = [v for p in photos for v in augmented_views(p, base.image_size, augment=config.augment)]
+    views = [
+        v for p in photos
+        for v in augmented_views(p, base.image_size, augment=config.augment, crops=config.crop_jitter)
+    ]
     generator = torch.Generator().manual_seed(config.seed)
     pipe = base.working_pipeline()
     unet, text_encoder, tokenizer, vae = pipe.unet, pipe.text_encoder, pipe.tokenizer, pipe.vae
     identifier = add_identifier(tokenizer, text_encoder, OBJECT_TYPE)
-    lora = _add_lora(unet, UNET_TARGETS, config, generator)
+    lora = _add_lora(unet, list(config.unet_targets), config, generator)
     optimizer = torch.optim.AdamW(
         [
             {"params": lora, "lr": config.learning_rate, "weight_decay": config.weight_decay},

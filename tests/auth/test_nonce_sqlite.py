@@ -180,3 +180,30 @@ def test_settings_put_the_default_store_in_the_data_directory(tmp_path: Path) ->
     url = Settings(data_dir=tmp_path).nonce_url
     assert url == f"sqlite:///{(tmp_path / 'nonces.sqlite3').resolve()}"
     assert Settings(data_dir=tmp_path, nonce_store_url="redis://h:1/0").nonce_url == "redis://h:1/0"
+
+
+def test_claims_in_a_file_from_before_the_digest_key_are_kept(path: Path) -> None:
+    conn = sqlite3.connect(path)
+    conn.execute("CREATE TABLE nonces (access_key_id TEXT NOT NULL, nonce TEXT NOT NULL,"
+                 " seen_at REAL NOT NULL, PRIMARY KEY (access_key_id, nonce)) WITHOUT ROWID")
+    conn.execute("INSERT INTO nonces VALUES ('ak', 'before', ?)", (T0.timestamp(),))
+    conn.commit()
+    conn.close()
+    store = SqliteNonceStore(path)
+    try:
+        assert store.claim("ak", "before", T0) is False  # still a replay after the upgrade
+        assert store.claim("ak", "after", T0) is True
+        assert len(store) == 2
+    finally:
+        store.close()
+    conn = sqlite3.connect(path)
+    try:
+        assert conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'").fetchall() == [("claims",)]
+    finally:
+        conn.close()
+
+
+def test_the_key_is_a_digest_of_both_parts() -> None:
+    assert ns.claim_id("ak", "n") == ns.claim_id("ak", "n")
+    ids = {ns.claim_id("ak", "n"), ns.claim_id("a", "kn"), ns.claim_id("ak", "m"), ns.claim_id("bk", "n")}
+    assert len(ids) == 4 and all(0 <= i < 2**63 for i in ids)

@@ -22,6 +22,7 @@ from imprint.engine import (
     TrainConfig,
     train_adapter,
 )
+from imprint.engine.train_config import ALL_LAYER_TARGETS
 
 PROMPT = f"a photo of {SPECIAL_TOKEN} on the beach"
 STEPS = 4
@@ -216,6 +217,25 @@ def test_text_encoder_lora_adapter_serves_and_switches(
     plain = generator.generate(request(prompt="a photo of"))
     assert same(first, generator.generate(request(adapter=with_te)))
     assert same(plain, generator.generate(request(prompt="a photo of")))
+
+
+def test_adapter_with_lora_on_every_layer_loads_every_weight(
+    generator: Generator, base: BaseModel, dog_images, tmp_path: Path
+) -> None:
+    # diffusers' converter renames only the attention keys; a file mixing both layouts lost them on load.
+    config = TrainConfig(steps=2, augment=False, unet_targets=ALL_LAYER_TARGETS)
+    path = train_adapter(base, dog_images[:1], "dog", tmp_path / "all.safetensors", config).path
+    generator.generate(request(adapter=path))
+    expected = {k.removeprefix("unet."): v for k, v in load_file(path).items() if k.startswith("unet.")}
+    assert any(".conv1." in k for k in expected) and any(".to_q." in k for k in expected)
+    by_slot: dict[str, dict[str, torch.Tensor]] = {}
+    for name, param in generator._pipe.unet.named_parameters():
+        if found := re.search(r"\.(slot\d+)\.", name):
+            by_slot.setdefault(found[1], {})[name.replace(f".{found[1]}", "")] = param
+    assert any(
+        set(params) == set(expected) and all(torch.equal(params[k], v) for k, v in expected.items())
+        for params in by_slot.values()
+    )
 
 
 def test_hotswapped_adapter_renders_like_a_fresh_load(

@@ -9,19 +9,23 @@ import pytest
 import torch
 import torch.nn.functional as F
 from diffusers.models.attention_processor import Attention
+from peft.tuners.lora import Conv2d as LoraConv2d
 from safetensors.torch import load_file
 
 import imprint.engine.train as trainer
 from imprint.engine import BaseModel, TrainConfig, train_adapter
 from imprint.engine.lean_layers import lean_attention, lean_lora_linear, streamline
-from imprint.engine.train import TEXT_ENCODER_TARGETS, UNET_TARGETS, _add_lora
+from imprint.engine.train import TEXT_ENCODER_TARGETS, _add_lora
+from imprint.engine.train_config import ALL_LAYER_TARGETS, ATTENTION_TARGETS
 
 BATCH = 4
 
 
-def _lora_unet(base: BaseModel) -> tuple[torch.nn.Module, list[torch.nn.Parameter]]:
+def _lora_unet(
+    base: BaseModel, targets: tuple[str, ...] = ATTENTION_TARGETS
+) -> tuple[torch.nn.Module, list[torch.nn.Parameter]]:
     unet = copy.deepcopy(base.pipeline.unet)
-    params = _add_lora(unet, UNET_TARGETS, TrainConfig(), torch.Generator().manual_seed(0))
+    params = _add_lora(unet, list(targets), TrainConfig(), torch.Generator().manual_seed(0))
     # peft starts lora_B at zero; non-zero B makes the low-rank path matter in this comparison.
     with torch.no_grad():
         for name, param in unet.named_parameters():
@@ -54,10 +58,14 @@ def _context(base: BaseModel, rows: int) -> torch.Tensor:
     return torch.randn(rows, length, config.hidden_size, generator=torch.Generator().manual_seed(3))
 
 
-def test_streamlined_unet_matches_stock_loss_and_gradients(base: BaseModel) -> None:
-    stock, stock_params = _lora_unet(base)
-    lean, lean_params = _lora_unet(base)
+@pytest.mark.parametrize("targets", [ATTENTION_TARGETS, ALL_LAYER_TARGETS], ids=["attention", "all"])
+def test_streamlined_unet_matches_stock_loss_and_gradients(base: BaseModel, targets: tuple[str, ...]) -> None:
+    stock, stock_params = _lora_unet(base, targets)
+    lean, lean_params = _lora_unet(base, targets)
     assert streamline(lean)
+    if targets == ALL_LAYER_TARGETS:  # the convolutions took the merged-kernel forward
+        convs = [m for m in lean.modules() if isinstance(m, LoraConv2d)]
+        assert convs and all("_lean_scale" in vars(m) for m in convs)
     context = _context(base, 1).expand(BATCH, -1, -1)
     loss, grads, context_grad = _loss_and_grads(stock, stock_params, context)
     lean_loss, lean_grads, lean_context_grad = _loss_and_grads(lean, lean_params, context)

@@ -93,9 +93,13 @@ def create_app(services: Services) -> Starlette:
     dispatcher = Dispatcher(services)
     # One catch-all route: the operation table, not the framework, decides what exists.
     methods = ["GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS"]
+    # One FastPath, made here rather than by Starlette, so that the HTTP protocol can find it
+    # (app.state.image_reads) and serve the image reads itself (imprint.server.inline).
+    image_reads = FastPath(None, dispatcher=dispatcher)
     app = Starlette(routes=[admin_mount(services),
                             Route("/{path:path}", dispatcher.handle, methods=methods)],
-                    middleware=[Middleware(FastPath, dispatcher=dispatcher)],
+                    middleware=[Middleware(image_reads.in_front_of)],
                     exception_handlers={HTTPException: _framework_error})
     app.state.services = services
+    app.state.image_reads = image_reads
     return app

@@ -17,7 +17,7 @@ signature and before anything else, exactly where the verifier makes it.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NoReturn
 
 from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -29,8 +29,7 @@ from imprint.api.error_map import to_wire
 from imprint.api.head import Head
 from imprint.api.operations import OPERATIONS, Operation
 from imprint.api.request_ids import new_request_id
-from imprint.auth.credentials import NonceStore
-from imprint.auth.nonce_batch import AlreadyClaimed, ClaimBatcher, PendingClaim
+from imprint.auth.nonce_batch import AlreadyClaimed, Claim, ClaimBatcher, PendingClaim
 from imprint.auth.principal import Principal
 
 if TYPE_CHECKING:  # imprint.api.app imports this module
@@ -42,17 +41,31 @@ _INLINE: dict[tuple[str, str], Operation] = {(op.method, op.path): op for op in 
 
 
 class FastPath:
-    """ASGI middleware: inline operations straight to the dispatcher, everything else to ``app``."""
+    """ASGI middleware: inline operations straight to the dispatcher, everything else to ``app``.
 
-    def __init__(self, app: ASGIApp, *, dispatcher: Dispatcher) -> None:
+    Its steps (``operation``, ``verify``, ``replayed``, ``answer``) are synchronous so that
+    ``imprint.server.inline`` can drive them from the HTTP protocol itself, without an ASGI task; the
+    middleware runs the same steps with the claim awaited in between.
+    """
+
+    def __init__(self, app: ASGIApp | None, *, dispatcher: Dispatcher) -> None:
         self.app = app
         self.dispatcher = dispatcher
         self.services = dispatcher.services
         self.claims = ClaimBatcher(lambda: self.services.nonces)
 
+    def in_front_of(self, app: ASGIApp) -> FastPath:
+        """This middleware, handing what it does not take to ``app`` (Starlette's middleware factory)."""
+        self.app = app
+        return self
+
+    def operation(self, scope: Scope) -> Operation | None:
+        return _INLINE.get((scope["method"], scope["path"])) if scope["type"] == "http" else None
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        op = _INLINE.get((scope["method"], scope["path"])) if scope["type"] == "http" else None
+        op = self.operation(scope)
         if op is None:
+            assert self.app is not None, "FastPath used before in_front_of(app)"
             await self.app(scope, receive, send)
             return
         response = await self.handle(op, scope, receive)
@@ -60,29 +73,35 @@ class FastPath:
 
     async def handle(self, op: Operation, scope: Scope, receive: Receive) -> Response:
         # The same steps as Dispatcher.handle + _execute for an inline operation.
-        services = self.services
         request_id = new_request_id()
         try:
             head = Head.of(scope)
-            limit = services.settings.max_body_bytes
+            limit = self.services.settings.max_body_bytes
             body = await read_asgi_body(receive, head.first("content-length"), limit)
-            now = services.clock()
-            principal = await self._authenticate(op, head, body, now)
-            admit(services, principal, op, head, now)
-            return self.dispatcher.respond(op, head, body, request_id, principal, now)
+            now = self.services.clock()
+            principal, claim = self.verify(op, head, body, now)
+            if claim is not None and not await self.claims.claim(*claim):
+                self.replayed(op, head, body, now)
+            return self.answer(op, head, body, request_id, principal, now)
         except Exception as exc:  # every failure leaves as an envelope, never as a traceback
             return envelope.error(to_wire(exc), request_id)
 
-    async def _authenticate(self, op: Operation, head: Head, body: bytes, now: datetime) -> Principal:
-        def verify(nonces: NonceStore) -> Principal:
-            return authenticate(self.services, head, method=op.method, body=body, action=op.action, now=now,
-                                nonces=nonces)
-
+    def verify(self, op: Operation, head: Head, body: bytes, now: datetime) -> tuple[Principal, Claim | None]:
+        """The signature check; the nonce claim it would make is returned, to be decided by ``claims``
+        (with the claims of the other requests in flight) before anything else happens."""
         pending = PendingClaim()
-        principal = verify(pending)
-        if pending.claim_args is not None and not await self.claims.claim(*pending.claim_args):
-            # A replay. Verifying again against a store that knows the nonce raises exactly the error
-            # the verifier gives a replay (only replays pay for this second verification).
-            verify(AlreadyClaimed())
-            raise RuntimeError("a replayed nonce passed verification")  # fails closed: a 500
-        return principal
+        principal = authenticate(self.services, head, method=op.method, body=body, action=op.action, now=now,
+                                 nonces=pending)
+        return principal, pending.claim_args
+
+    def replayed(self, op: Operation, head: Head, body: bytes, now: datetime) -> NoReturn:
+        """Raises the verifier's own replay error (only replays pay for this second verification)."""
+        authenticate(self.services, head, method=op.method, body=body, action=op.action, now=now,
+                     nonces=AlreadyClaimed())
+        raise RuntimeError("a replayed nonce passed verification")  # fails closed: a 500
+
+    def answer(self, op: Operation, head: Head, body: bytes, request_id: str, principal: Principal,
+               now: datetime) -> Response:
+        """Everything after a successful claim: throttle, RAM check, then the handler."""
+        admit(self.services, principal, op, head, now)
+        return self.dispatcher.respond(op, head, body, request_id, principal, now)

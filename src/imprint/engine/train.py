@@ -10,6 +10,7 @@ with each distinct caption projected once per step rather than once per sample, 
 
 from __future__ import annotations
 
+import math
 import threading
 from collections.abc import Sequence
 from pathlib import Path
@@ -33,7 +34,6 @@ from imprint.engine.sampling import denoise
 from imprint.engine.train_config import TrainConfig, default_steps
 from imprint.engine.train_data import LatentCache, encode_text, token_ids
 
-UNET_TARGETS = ["to_k", "to_q", "to_v", "to_out.0"]
 TEXT_ENCODER_TARGETS = ["q_proj", "k_proj", "v_proj", "out_proj"]
 FUSED_ADAMW_DEVICES = ("cpu", "cuda")
 
@@ -79,7 +79,8 @@ def train_adapter(
     groups: dict[str, list[Image.Image]] = {}
     for index, image in prepared:
         context = " ".join(contexts[index].split()) if contexts is not None else ""
-        groups.setdefault(context, []).extend(augmented_views(image, base.image_size, augment=config.augment))
+        groups.setdefault(context, []).extend(augmented_views(
+            image, base.image_size, augment=config.augment, crops=config.crop_jitter))
     instance_latents = {context: LatentCache.encode(vae, views) for context, views in groups.items()}
     per_group = max(1, config.batch_size // len(groups))
     prepare.step(1)
@@ -92,7 +93,7 @@ def train_adapter(
         class_latents = LatentCache.fixed(generated, vae)
 
     identifier = add_identifier(tokenizer, text_encoder, object_type)
-    unet_params = _add_lora(unet, UNET_TARGETS, config, generator)
+    unet_params = _add_lora(unet, list(config.unet_targets), config, generator)
     text_params = (
         _add_lora(text_encoder, TEXT_ENCODER_TARGETS, config, generator) if config.train_text_encoder else []
     )
@@ -111,6 +112,11 @@ def train_adapter(
         streamline(text_encoder)
     # One kernel for all ~110 small LoRA tensors instead of a Python loop of ops per tensor.
     optimizer = torch.optim.AdamW(param_groups, fused=device.type in FUSED_ADAMW_DEVICES)
+    # Cosine to zero: the adapter ends where the last steps' gradient noise has been averaged out,
+    # rather than wherever the final few full-size steps happened to throw it.
+    schedule = torch.optim.lr_scheduler.LambdaLR(
+        optimizer, lambda step: 0.5 * (1 + math.cos(math.pi * step / steps)) if config.lr_decay else 1.0
+    )
     trainable = unet_params + text_params + [identifier.row]
 
     noise_scheduler = DDPMScheduler.from_config(base.pipeline.scheduler.config)
@@ -169,11 +175,13 @@ def train_adapter(
         scaler.step(optimizer)
         scaler.update()
         optimizer.zero_grad(set_to_none=True)
+        schedule.step()
         clock.step(step + 1)
 
-    lora = {
-        f"unet.{k}": v for k, v in convert_state_dict_to_diffusers(get_peft_model_state_dict(unet)).items()
-    }
+    # The UNet's keys stay in peft's layout (`lora_A`/`lora_B`): diffusers' converter renames only the
+    # attention projections (to `lora.down`/`lora.up`), and its loader, given such a mixed file, then
+    # skips those keys without an error whenever any other layer (a convolution) carries LoRA too.
+    lora = {f"unet.{k}": v for k, v in get_peft_model_state_dict(unet).items()}
     if config.train_text_encoder:
         te_lora = convert_state_dict_to_diffusers(get_peft_model_state_dict(text_encoder))
         lora |= {f"text_encoder.{k}": v for k, v in te_lora.items()}

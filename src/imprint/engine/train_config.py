@@ -16,6 +16,13 @@ SMALL_MODEL_STEPS = 200
 SMALL_CAPTIONED_STEPS = 600
 # SD 1.5-class models: the range DreamBooth-LoRA recipes use for a handful of photos.
 LARGE_MODEL_STEPS = 500
+# LoRA on the attention projections: what DreamBooth-LoRA recipes adapt.
+ATTENTION_TARGETS: tuple[str, ...] = ("to_k", "to_q", "to_v", "to_out.0")
+# ...and on every other layer of the UNet's blocks: the ResNet convolutions and the transformer blocks'
+# projections and feed-forward. Fine marks (spots, stripes, a hat's brim) live in the convolutions.
+ALL_LAYER_TARGETS: tuple[str, ...] = ATTENTION_TARGETS + (
+    "conv1", "conv2", "proj_in", "proj_out", "ff.net.0.proj", "ff.net.2",
+)
 
 
 @dataclass
@@ -27,11 +34,17 @@ class TrainConfig:
     learning_rate: float = 5e-4
     # The identifier row moves faster than LoRA weights: it carries most of the subject's identity.
     token_learning_rate: float = 2e-3
+    # Both learning rates follow a cosine from their value down to zero over the run.
+    lr_decay: bool = False
     batch_size: int = 4
     train_text_encoder: bool = False
     prior_preservation: bool = False
     num_class_images: int = 16
     augment: bool = True
+    # With augment: two crops of each picture, resized back to its size, besides the picture and its
+    # mirror image. At 64x64 the resampling smears marks one or two pixels wide.
+    crop_jitter: bool = True
+    unet_targets: tuple[str, ...] = ATTENTION_TARGETS
     prior_loss_weight: float = 1.0
     max_grad_norm: float = 1.0
     weight_decay: float = 1e-2
@@ -51,6 +64,7 @@ class TrainConfig:
             "token_learning_rate": self.token_learning_rate >= 0,
             "num_class_images": not self.prior_preservation or self.num_class_images >= 1,
             "class_image_steps": self.class_image_steps >= 1,
+            "unet_targets": bool(self.unet_targets),
         }
         bad = [name for name, ok in checks.items() if not ok]
         if bad:

@@ -50,9 +50,9 @@ def default_workers() -> int:
 def _config(app: Any, *, host: str, port: int, access_log: bool, **extra: Any) -> uvicorn.Config:
     http: Any = "h11"
     if importlib.util.find_spec("httptools"):  # part of uvicorn[standard]; h11 is the fallback
-        from imprint.server.protocol import CoalescingHttpToolsProtocol
+        from imprint.server.inline import InlineReadsProtocol
 
-        http = CoalescingHttpToolsProtocol
+        http = InlineReadsProtocol
     return uvicorn.Config(
         # proxy_headers off: uvicorn would otherwise rewrite the client address from X-Forwarded-For
         # for loopback peers; imprint decides whom to believe itself (--trusted-proxy).
