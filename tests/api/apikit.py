@@ -20,6 +20,7 @@ from alibabacloud_tea_openapi import models as open_api_models
 
 from imprint.config import Settings
 from imprint.runtime import Runtime, build_runtime
+from imprint.server.inline import InlineReadsProtocol
 from imprint.world.render import render
 from imprint.world.subject import Subject
 
@@ -134,8 +135,11 @@ def start_server(settings: Settings, *, first_key: tuple[str, str] | None = None
         key = first_key
     runtime.start()
     port = free_port()
+    # As `imprint serve` runs it: its protocol (image reads answered by the protocol itself), and
+    # proxy_headers off (imprint decides whom to believe itself).
     config = uvicorn.Config(
-        runtime.app, host="127.0.0.1", port=port, log_level="warning", loop="asyncio", http="httptools"
+        runtime.app, host="127.0.0.1", port=port, log_level="warning", loop="asyncio",
+        http=InlineReadsProtocol, proxy_headers=False,
     )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)

@@ -27,6 +27,7 @@ from secwire import ALLOW_ALL, OPS, PREFIX, Key, assert_no_leak, policy, sign
 
 from imprint.config import Settings
 from imprint.runtime import Runtime, build_runtime, utcnow
+from imprint.server.inline import InlineReadsProtocol
 from imprint.service import inference, keys, policies, runs, sts, training, users
 from imprint.service.runs import GeneratedImage
 from imprint.store.blobs.base import BlobRef
@@ -295,7 +296,8 @@ def start(config: Settings) -> SecServer:
             port=port,
             log_level="warning",
             loop="asyncio",
-            http="httptools",
+            # The protocol `imprint serve` runs: image reads answered by the protocol itself.
+            http=InlineReadsProtocol,
             proxy_headers=False,
         )
     )
