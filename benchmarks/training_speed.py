@@ -55,10 +55,7 @@ def stamp() -> tuple[float, float]:
 def common_recipe(base: BaseModel, config: TrainConfig, stamps: list[tuple[float, float]]) -> None:
     """The per-step-encoding loop, otherwise step for step what engine/train.py does."""
     photos = prepare_images(subject_photos(), base.image_size)
-    views = [
-        v for p in photos
-        for v in augmented_views(p, base.image_size, augment=config.augment, crops=config.crop_jitter)
-    ]
+    views = [v for p in photos for v in augmented_views(p, base.image_size, augment=config.augment)]
     generator = torch.Generator().manual_seed(config.seed)
     pipe = base.working_pipeline()
     unet, text_encoder, tokenizer, vae = pipe.unet, pipe.text_encoder, pipe.tokenizer, pipe.vae

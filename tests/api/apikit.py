@@ -17,10 +17,10 @@ import uvicorn
 from alibabacloud_aicontent20240611 import models as m
 from alibabacloud_aicontent20240611.client import Client as NewClient
 from alibabacloud_tea_openapi import models as open_api_models
+from serving_kit import as_served, serve_in_thread
 
 from imprint.config import Settings
 from imprint.runtime import Runtime, build_runtime
-from imprint.server.inline import InlineReadsProtocol
 from imprint.world.render import render
 from imprint.world.subject import Subject
 
@@ -135,19 +135,8 @@ def start_server(settings: Settings, *, first_key: tuple[str, str] | None = None
         key = first_key
     runtime.start()
     port = free_port()
-    # As `imprint serve` runs it: its protocol (image reads answered by the protocol itself), and
-    # proxy_headers off (imprint decides whom to believe itself).
-    config = uvicorn.Config(
-        runtime.app, host="127.0.0.1", port=port, log_level="warning", loop="asyncio",
-        http=InlineReadsProtocol, proxy_headers=False,
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.02)
+    server = as_served(runtime.app, port)
+    thread = serve_in_thread(server)
     return Server(runtime, port, key[0], key[1], server, thread)
 
 

@@ -20,6 +20,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import uvicorn
 from seckit import OPS, PREFIX, Key, SecServer, Tenant, free_port, settings, sign, start
+from serving_kit import as_served, serve_in_thread
 from starlette.responses import Response
 
 from imprint.server.inline import InlineReadsProtocol
@@ -30,16 +31,8 @@ Servers = dict[str, int]
 
 def _serve(app: object, protocol: type) -> tuple[uvicorn.Server, threading.Thread, int]:
     port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",  # type: ignore[arg-type]
-                                           loop="asyncio", http=protocol, ws="none", proxy_headers=False,
-                                           access_log=False))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert time.monotonic() < deadline
-        time.sleep(0.02)
-    return server, thread, port
+    server = as_served(app, port, http=protocol, ws="none", access_log=False)
+    return server, serve_in_thread(server), port
 
 
 @pytest.fixture(scope="module")

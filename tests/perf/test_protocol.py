@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import socket
-import threading
-import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -13,6 +11,7 @@ import httpx
 import pytest
 import uvicorn
 from seckit import free_port
+from serving_kit import serve_in_thread
 
 from imprint.server.protocol import CoalescingHttpToolsProtocol
 
@@ -49,12 +48,7 @@ def port() -> Iterator[int]:
     port = free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
                                            http=CoalescingHttpToolsProtocol, ws="none"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert time.monotonic() < deadline
-        time.sleep(0.02)
+    thread = serve_in_thread(server)
     yield port
     server.should_exit = True
     thread.join(10)

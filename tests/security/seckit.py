@@ -9,7 +9,6 @@ import io
 import json
 import socket
 import threading
-import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -24,10 +23,10 @@ from alibabacloud_aicontent20240611.client import Client as NewClient
 from alibabacloud_tea_openapi import models as open_api_models
 from PIL import Image
 from secwire import ALLOW_ALL, OPS, PREFIX, Key, assert_no_leak, policy, sign
+from serving_kit import as_served, serve_in_thread
 
 from imprint.config import Settings
 from imprint.runtime import Runtime, build_runtime, utcnow
-from imprint.server.inline import InlineReadsProtocol
 from imprint.service import inference, keys, policies, runs, sts, training, users
 from imprint.service.runs import GeneratedImage
 from imprint.store.blobs.base import BlobRef
@@ -288,25 +287,8 @@ def settings(data_dir: Path, **overrides: Any) -> Settings:
 def start(config: Settings) -> SecServer:
     runtime = build_runtime(config)
     port = free_port()
-    # proxy_headers off, as `imprint serve` runs it: the app alone decides whom to believe.
-    server = uvicorn.Server(
-        uvicorn.Config(
-            runtime.app,
-            host="127.0.0.1",
-            port=port,
-            log_level="warning",
-            loop="asyncio",
-            # The protocol `imprint serve` runs: image reads answered by the protocol itself.
-            http=InlineReadsProtocol,
-            proxy_headers=False,
-        )
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.02)
+    server = as_served(runtime.app, port)
+    thread = serve_in_thread(server)
     # A data dir from an earlier start has no first key to hand out; its tests bring their own.
     first = runtime.first_key
     root = Key(first.access_key_id, first.secret) if first else Key("", "")

@@ -20,6 +20,8 @@ def evaluate(
     captions: Annotated[bool, typer.Option(
         help="Caption the training pictures' scenes with the judge, as the service does for the "
              "bundled model (--no-captions: the uncaptioned recipe).")] = True,
+    seeds: Annotated[int, typer.Option(
+        help="Adapters trained per instance (training seeds n, n+10, ...); their images are pooled.")] = 1,
     threads: Annotated[int, typer.Option(help="torch CPU threads.")] = 2,
 ) -> None:
     """Print the two fidelity tables (Markdown) and write contact sheets."""
@@ -30,4 +32,5 @@ def evaluate(
 
     torch.set_num_threads(threads)
     run(base_model or bundled_model(), judge or bundled_judge(), out, prompts=prompts, per_scene=per_scene,
-        steps=steps, train_steps=train_steps, skip_personalization=skip_personalization, captions=captions)
+        steps=steps, train_steps=train_steps, skip_personalization=skip_personalization, captions=captions,
+        seeds=seeds)

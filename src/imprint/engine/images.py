@@ -66,8 +66,8 @@ def prepare_indexed(images: Sequence[Image.Image], size: int) -> list[tuple[int,
     return usable
 
 
-def augmented_views(image: Image.Image, size: int, *, augment: bool, crops: bool = True) -> list[Image.Image]:
-    """A small fixed set of views per image (identity, mirror and, with `crops`, two jittered crops).
+def augmented_views(image: Image.Image, size: int, *, augment: bool) -> list[Image.Image]:
+    """A small fixed set of views per image (identity, mirror, two jittered crops).
 
     A fixed set rather than fresh random crops every step is what lets the trainer VAE-encode each view
     once; with a handful of subject photos, four views per photo is already more variety than a few
@@ -76,8 +76,6 @@ def augmented_views(image: Image.Image, size: int, *, augment: bool, crops: bool
     if not augment:
         return [image]
     mirrored = ImageOps.mirror(image)
-    if not crops:
-        return [image, mirrored]
     return [
         image,
         mirrored,

@@ -21,7 +21,6 @@ from types import MethodType
 import torch
 import torch.nn.functional as F
 from diffusers.models.attention_processor import Attention, AttnProcessor, AttnProcessor2_0
-from peft.tuners.lora import Conv2d as LoraConv2d
 from peft.tuners.lora import Linear as LoraLinear
 from torch import nn
 
@@ -55,43 +54,6 @@ def lean_lora_linear(module: nn.Module) -> bool:
     # Read once: the trainer never rescales its adapter.
     module._lean_scale = float(module.scaling["default"])
     module.forward = MethodType(_lean_lora_forward, module)
-    return True
-
-
-def _lean_lora_conv_forward(self: LoraConv2d, x: torch.Tensor) -> torch.Tensor:
-    base: nn.Conv2d = self.base_layer
-    a = self.lora_A["default"].weight  # (rank, in, kh, kw)
-    b = self.lora_B["default"].weight  # (out, rank, 1, 1)
-    # B(A(x)) is one convolution with the weight B @ A: a rank-r matmul on the kernel, then a single
-    # convolution, instead of a second full-size convolution into r channels and a 1x1 one out of them.
-    delta = b.flatten(1).mm(a.flatten(1)).view_as(base.weight)
-    weight = torch.add(base.weight, delta, alpha=self._lean_scale)
-    return F.conv2d(x, weight, base.bias, base.stride, base.padding, base.dilation, base.groups)
-
-
-def lean_lora_conv(module: nn.Module) -> bool:
-    """Swaps in the merged-kernel forward for a plain single-adapter LoRA Conv2d; False otherwise."""
-    if not isinstance(module, LoraConv2d) or type(module.base_layer) is not nn.Conv2d:
-        return False
-    base = module.base_layer
-    if list(module.lora_A) != ["default"]:
-        return False
-    a, b = module.lora_A["default"], module.lora_B["default"]
-    if (
-        module.merged
-        or module.disable_adapters
-        or module.lora_variant
-        or not isinstance(module.lora_dropout["default"], nn.Identity)
-        or base.groups != 1
-        or base.padding_mode != "zeros"
-        or base.dilation != (1,) * len(base.dilation)
-        or (a.kernel_size, a.stride, a.padding) != (base.kernel_size, base.stride, base.padding)
-        or b.kernel_size != (1, 1) or b.stride != (1, 1) or b.bias is not None
-        or base.weight.dtype != a.weight.dtype
-    ):
-        return False
-    module._lean_scale = float(module.scaling["default"])
-    module.forward = MethodType(_lean_lora_conv_forward, module)
     return True
 
 
@@ -157,6 +119,6 @@ def streamline(model: nn.Module) -> bool:
     for module in model.modules():
         if isinstance(module, Attention):
             every_attention &= lean_attention(module)
-        elif not lean_lora_linear(module):
-            lean_lora_conv(module)
+        else:
+            lean_lora_linear(module)
     return every_attention

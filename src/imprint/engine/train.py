@@ -10,7 +10,6 @@ with each distinct caption projected once per step rather than once per sample, 
 
 from __future__ import annotations
 
-import math
 import threading
 from collections.abc import Sequence
 from pathlib import Path
@@ -79,8 +78,7 @@ def train_adapter(
     groups: dict[str, list[Image.Image]] = {}
     for index, image in prepared:
         context = " ".join(contexts[index].split()) if contexts is not None else ""
-        groups.setdefault(context, []).extend(augmented_views(
-            image, base.image_size, augment=config.augment, crops=config.crop_jitter))
+        groups.setdefault(context, []).extend(augmented_views(image, base.image_size, augment=config.augment))
     instance_latents = {context: LatentCache.encode(vae, views) for context, views in groups.items()}
     per_group = max(1, config.batch_size // len(groups))
     prepare.step(1)
@@ -112,11 +110,6 @@ def train_adapter(
         streamline(text_encoder)
     # One kernel for all ~110 small LoRA tensors instead of a Python loop of ops per tensor.
     optimizer = torch.optim.AdamW(param_groups, fused=device.type in FUSED_ADAMW_DEVICES)
-    # Cosine to zero: the adapter ends where the last steps' gradient noise has been averaged out,
-    # rather than wherever the final few full-size steps happened to throw it.
-    schedule = torch.optim.lr_scheduler.LambdaLR(
-        optimizer, lambda step: 0.5 * (1 + math.cos(math.pi * step / steps)) if config.lr_decay else 1.0
-    )
     trainable = unet_params + text_params + [identifier.row]
 
     noise_scheduler = DDPMScheduler.from_config(base.pipeline.scheduler.config)
@@ -175,7 +168,6 @@ def train_adapter(
         scaler.step(optimizer)
         scaler.update()
         optimizer.zero_grad(set_to_none=True)
-        schedule.step()
         clock.step(step + 1)
 
     # The UNet's keys stay in peft's layout (`lora_A`/`lora_B`): diffusers' converter renames only the

@@ -34,16 +34,11 @@ class TrainConfig:
     learning_rate: float = 5e-4
     # The identifier row moves faster than LoRA weights: it carries most of the subject's identity.
     token_learning_rate: float = 2e-3
-    # Both learning rates follow a cosine from their value down to zero over the run.
-    lr_decay: bool = False
     batch_size: int = 4
     train_text_encoder: bool = False
     prior_preservation: bool = False
     num_class_images: int = 16
     augment: bool = True
-    # With augment: two crops of each picture, resized back to its size, besides the picture and its
-    # mirror image. At 64x64 the resampling smears marks one or two pixels wide.
-    crop_jitter: bool = True
     unet_targets: tuple[str, ...] = ATTENTION_TARGETS
     prior_loss_weight: float = 1.0
     max_grad_norm: float = 1.0
@@ -86,9 +81,10 @@ def recipe_for(base: BaseModel, contexts: Sequence[str] | None) -> TrainConfig:
     captioned when at least one picture's surroundings are named).
 
     On imprint-tiny a stronger adaptation (rank 32, 2x the learning rate, 3x the steps, text-encoder
-    LoRA, a faster identifier) keeps far more of a subject's detail, but without captions it also
-    learns the photos' backgrounds and loses the prompted scene (measured in docs/imprint-tiny.md):
-    it is only the default when captions carry the backgrounds.
+    LoRA, a faster identifier, LoRA on every layer of the UNet's blocks) keeps far more of a
+    subject's detail, but without captions it also learns the photos' backgrounds and loses the
+    prompted scene (measured in docs/imprint-tiny.md): it is only the default when captions carry
+    the backgrounds.
     """
     if not _is_small(base):
         return TrainConfig(steps=LARGE_MODEL_STEPS)
@@ -100,4 +96,8 @@ def recipe_for(base: BaseModel, contexts: Sequence[str] | None) -> TrainConfig:
         learning_rate=1e-3,
         token_learning_rate=5e-3,
         train_text_encoder=True,
+        # LoRA on the convolutions too, and the pictures as they are: at 64x64 a resized crop smears
+        # the one- or two-pixel marks the convolutions are there to learn.
+        unet_targets=ALL_LAYER_TARGETS,
+        augment=False,
     )

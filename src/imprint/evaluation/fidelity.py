@@ -90,53 +90,65 @@ def _matches_instance(seen: dict[str, str], subject: Subject) -> bool:
 def personalization(base: BaseModel, generator: Generator, judge: Judge, work: Path, *,
                     instances: tuple[Subject, ...] = INSTANCES, per_scene: int = 2, steps: int = 20,
                     train_steps: int | None = None, captioner: SceneCaptioner | None = None,
+                    seeds: int = 1,
                     log: Callable[[str], None] = print) -> tuple[Table, dict[str, list[Image.Image]]]:
     """Each instance is trained with the recipe the service uses (recipe_for), captioned by `captioner`
-    as the service captions the bundled model's training pictures, or uncaptioned without one."""
+    as the service captions the bundled model's training pictures, or uncaptioned without one.
+
+    With `seeds` > 1 each instance is trained that many times (training seeds n, n + 10, n + 20, ...)
+    and every adapter draws the same images: a single training run's figure moves by a quarter of
+    its value from one seed to the next, so the pooled figure is the one to compare recipes by."""
     table = Table("Personalization: subject and prompt fidelity in unseen scenes",
                   ["instance", "train s", "subject fid.", "prompt fid.", "baseline subject fid.",
                    "baseline prompt fid."])
     sheets: dict[str, list[Image.Image]] = {}
     totals = [0, 0, 0, 0, 0]
+    unseen = [s for s in SCENES if s not in TRAIN_SCENES]
     for n, subject in enumerate(instances):
         photos = [render(subject, TRAIN_SCENES[i % 2], seed=900 + i) for i in range(5)]
-        started = time.monotonic()
-        contexts = captioner.contexts(photos) if captioner is not None else None
-        config = recipe_for(base, contexts)
-        config.seed = n
-        if train_steps:
-            config.steps = train_steps
-        info = train_adapter(base, photos, subject.kind, work / f"instance-{n}.safetensors", config,
-                             contexts=contexts)
-        seconds = time.monotonic() - started
-        unseen = [s for s in SCENES if s not in TRAIN_SCENES]
+        counts = [0, 0, 0, 0]
         ours: list[Image.Image] = []
         base_images: list[Image.Image] = []
-        counts = [0, 0, 0, 0]
-        for k, scene in enumerate(unseen):
-            phrase = SCENE_PHRASES[scene]
-            ours_k = generator.generate(GenerateRequest(
-                prompt=f"a {SPECIAL_TOKEN} {phrase}", adapter=info.path, num_images=per_scene, seed=k,
-                steps=steps))
-            base_k = generator.generate(GenerateRequest(
-                prompt=f"a {subject.kind} {phrase}", num_images=per_scene, seed=k, steps=steps))
-            for seen in judge.predict(ours_k):
-                counts[0] += _matches_instance(seen, subject)
-                counts[1] += seen["scene"] == scene
-            for seen in judge.predict(base_k):
-                counts[2] += _matches_instance(seen, subject)
-                counts[3] += seen["scene"] == scene
-            ours += ours_k
-            base_images += base_k
+        seconds: list[float] = []
+        for run in range(seeds):
+            started = time.monotonic()
+            contexts = captioner.contexts(photos) if captioner is not None else None
+            config = recipe_for(base, contexts)
+            config.seed = n + 10 * run
+            if train_steps:
+                config.steps = train_steps
+            info = train_adapter(base, photos, subject.kind, work / f"instance-{n}-{run}.safetensors", config,
+                                 contexts=contexts)
+            seconds.append(time.monotonic() - started)
+            for k, scene in enumerate(unseen):
+                phrase = SCENE_PHRASES[scene]
+                ours_k = generator.generate(GenerateRequest(
+                    prompt=f"a {SPECIAL_TOKEN} {phrase}", adapter=info.path, num_images=per_scene, seed=k,
+                    steps=steps))
+                for seen in judge.predict(ours_k):
+                    counts[0] += _matches_instance(seen, subject)
+                    counts[1] += seen["scene"] == scene
+                ours += ours_k
+                if run == 0:  # the baseline trains nothing: one draw of it
+                    base_k = generator.generate(GenerateRequest(
+                        prompt=f"a {subject.kind} {phrase}", num_images=per_scene, seed=k, steps=steps))
+                    for seen in judge.predict(base_k):
+                        counts[2] += _matches_instance(seen, subject)
+                        counts[3] += seen["scene"] == scene
+                    base_images += base_k
         total = len(unseen) * per_scene
-        table.rows.append([subject.describe(), f"{seconds:.0f}"] + [_pct(c / total) for c in counts])
-        for i, c in enumerate(counts):
-            totals[i] += c
-        totals[4] += total
-        sheets[subject.describe()] = photos + ours
+        fractions = [counts[0] / (total * seeds), counts[1] / (total * seeds), counts[2] / total,
+                     counts[3] / total]
+        table.rows.append([subject.describe(), f"{min(seconds):.0f}-{max(seconds):.0f}" if seeds > 1
+                           else f"{seconds[0]:.0f}"] + [_pct(f) for f in fractions])
+        for i, f in enumerate(fractions):
+            totals[i] += f
+        totals[4] += 1
+        sheets[subject.describe()] = photos + ours[:total]
         sheets[f"baseline: {subject.describe()}"] = base_images
-        log(f"{subject.describe()}: {counts} of {total} ({seconds:.0f} s training)")
-    table.rows.append(["all", ""] + [_pct(c / totals[4]) for c in totals[:4]])
+        trained = ", ".join(f"{s:.0f}" for s in seconds)
+        log(f"{subject.describe()}: {counts} of {total} x {seeds} seeds ({trained} s training)")
+    table.rows.append(["all", ""] + [_pct(t / totals[4]) for t in totals[:4]])
     return table, sheets
 
 

@@ -32,7 +32,8 @@ def speed(generator: Generator, steps: int) -> float:
 
 
 def evaluate(base_model: Path, judge_dir: Path, out: Path, *, prompts: int, per_scene: int, steps: int,
-             train_steps: int | None, skip_personalization: bool = False, captions: bool = True) -> dict:
+             train_steps: int | None, skip_personalization: bool = False, captions: bool = True,
+             seeds: int = 1) -> dict:
     out.mkdir(parents=True, exist_ok=True)
     judge = Judge.load(judge_dir)
     base = BaseModel.load(base_model)
@@ -49,7 +50,7 @@ def evaluate(base_model: Path, judge_dir: Path, out: Path, *, prompts: int, per_
         # Adapters are by-products: keep them out of the folder of sheets.
         with tempfile.TemporaryDirectory() as work:
             table, sheets = personalization(base, generator, judge, Path(work), per_scene=per_scene,
-                                            steps=steps, train_steps=train_steps,
+                                            steps=steps, train_steps=train_steps, seeds=seeds,
                                             captioner=SceneCaptioner(judge) if captions else None)
         print(table.markdown(), flush=True)
         report["personalization"] = table.markdown()
@@ -59,6 +60,7 @@ def evaluate(base_model: Path, judge_dir: Path, out: Path, *, prompts: int, per_
             contact_sheet(sheets[f"baseline: {name}"], columns=5).save(out / f"baseline-{i}.png")
         report["train_scenes"] = list(TRAIN_SCENES)
         report["captioned"] = captions
+        report["training_seeds"] = seeds
         report["instance_renders"] = [str(out / f"personalized-{i}.png") for i in range(len(INSTANCES))]
     (out / "report.json").write_text(json.dumps(report, indent=2))
     return report
