@@ -111,14 +111,7 @@ class SqliteNonceStore:
         self._checkpointer.start()
 
     def claim(self, access_key_id: str, nonce: str, seen_at: datetime) -> bool:
-        at = as_utc(seen_at).timestamp()
-        cutoff = at - self._retention_s
-        with self._lock:
-            claimed = self._run(_CLAIM, (claim_id(access_key_id, nonce), at, cutoff)).rowcount == 1
-            self._claims += 1
-            if self._claims % PRUNE_EVERY == 0:
-                self._prune_slice(cutoff)
-        return claimed
+        return self.claim_many([(access_key_id, nonce, seen_at)])[0]
 
     def claim_many(self, claims: Sequence[tuple[str, str, datetime]]) -> list[bool]:
         """Several claims in one transaction: one commit, and one WAL append, for all of them. Each

@@ -110,9 +110,9 @@ def personalization(base: BaseModel, generator: Generator, judge: Judge, work: P
         ours: list[Image.Image] = []
         base_images: list[Image.Image] = []
         seconds: list[float] = []
+        contexts = captioner.contexts(photos) if captioner is not None else None  # the same each run
         for run in range(seeds):
             started = time.monotonic()
-            contexts = captioner.contexts(photos) if captioner is not None else None
             config = recipe_for(base, contexts)
             config.seed = n + 10 * run
             if train_steps:
