@@ -9,14 +9,16 @@ from typing import Any
 import uvicorn
 
 from imprint.server.inline import InlineReadsProtocol
+from imprint.server.run import KEEP_ALIVE_S
 
 
 def as_served(app: Any, port: int, **overrides: Any) -> uvicorn.Server:
     """A server for `app` with what `imprint serve` sets that changes answers: its HTTP protocol
-    (image reads answered by the protocol itself) and proxy headers off (imprint decides whom to
-    believe itself); the asyncio loop and warnings-only logs suit tests."""
+    (image reads answered by the protocol itself), proxy headers off (imprint decides whom to
+    believe itself) and its keep-alive timeout; the asyncio loop and warnings-only logs suit tests."""
     options: dict[str, Any] = dict(host="127.0.0.1", port=port, log_level="warning", loop="asyncio",
-                                   http=InlineReadsProtocol, proxy_headers=False)
+                                   http=InlineReadsProtocol, proxy_headers=False,
+                                   timeout_keep_alive=KEEP_ALIVE_S)
     return uvicorn.Server(uvicorn.Config(app, **(options | overrides)))
 
 

@@ -38,6 +38,11 @@ from imprint.server.relay import JobRelay, RelayQueue
 
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
+# How long an idle keep-alive connection stays open. The SDKs pool connections; with uvicorn's 5 s a
+# client that paused (polling a job, say) could send on a socket the server was closing that instant
+# and read "connection reset". nginx keeps idle connections 75 s: clients are written for that.
+KEEP_ALIVE_S = 75
+
 
 def default_workers() -> int:
     """One API worker per CPU this process may run on."""
@@ -60,7 +65,7 @@ def _config(app: Any, *, host: str, port: int, access_log: bool, **extra: Any) -
         # The access log formats and writes a line per request: about 20 us each when measured, a
         # large share of a signed image fetch. It is opt-in (--access-log); errors are logged anyway.
         # No websockets: the API has none, and it keeps that protocol off the listening socket.
-        access_log=access_log, ws="none",
+        access_log=access_log, ws="none", timeout_keep_alive=KEEP_ALIVE_S,
         loop="uvloop" if importlib.util.find_spec("uvloop") else "asyncio",
         http=http, **extra)
 

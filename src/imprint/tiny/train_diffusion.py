@@ -19,6 +19,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from diffusers import AutoencoderKL, StableDiffusionPipeline, UNet2DConditionModel
+from diffusers.models.attention_processor import AttnProcessor
 from transformers import CLIPTextModel, CLIPTokenizer
 
 from imprint.tiny.architecture import TinyShape, build_noise_scheduler, build_text_encoder, build_unet
@@ -35,7 +36,8 @@ def encode_dataset(vae: AutoencoderKL, count: int, path: Path, log: RunLog) -> d
     """Latents (already multiplied by the scaling factor) of `count` renders, cached on disk."""
     cached = load_if_present(path)
     if cached and cached["latents"].shape[0] >= count:
-        return cached
+        return {"latents": cached["latents"][:count], "subjects": cached["subjects"][:count],
+                "scenes": cached["scenes"][:count]}
     latents, subjects, scenes = [], [], []
     with torch.no_grad():
         for start in range(0, count, 256):
@@ -79,8 +81,13 @@ class Trainer:
             self.unet.load_state_dict(UNet2DConditionModel.from_pretrained(init_from / "unet").state_dict())
         self.ema = [copy.deepcopy(self.text_encoder).requires_grad_(False),
                     copy.deepcopy(self.unet).requires_grad_(False)]
+        # Training-time speed only (exported weights are unaffected), measured at batch 32 on two
+        # cores, interleaved with the stock set-up: the fused AdamW kernel instead of a loop over 376
+        # tensors, and plain matmul-softmax attention, which at 16-64 tokens and heads of width 16 beats
+        # the CPU flash-attention kernel; together 9% less time a step (benchmarks/tiny_training_step.py).
+        self.unet.set_attn_processor(AttnProcessor())
         params = list(self.text_encoder.parameters()) + list(self.unet.parameters())
-        self.opt = torch.optim.AdamW(params, lr=lr, weight_decay=1e-2)
+        self.opt = torch.optim.AdamW(params, lr=lr, weight_decay=1e-2, fused=True)
         self.noise = build_noise_scheduler()
         alphas = self.noise.alphas_cumprod
         self.snr = alphas / (1 - alphas)
