@@ -1,10 +1,13 @@
 from __future__ import annotations
 
+import json
+import shutil
 from pathlib import Path
 
 import pytest
 
 from imprint.engine import BaseModel, BaseModelNotFound
+from imprint.engine.base_model import DEFAULT_GUIDANCE_SCALE, SAMPLING_FILE
 
 
 def test_loads_a_local_folder(base: BaseModel, pipeline_folder: Path) -> None:
@@ -36,3 +39,27 @@ def test_working_pipelines_are_private_copies(base: BaseModel) -> None:
     first.tokenizer.add_tokens(["<only-here>"])
     assert len(second.tokenizer) == len(base.pipeline.tokenizer)
     assert first.vae is base.pipeline.vae  # read-only everywhere, so shared
+
+
+def test_guidance_scale_comes_from_the_folder_else_diffusers_default(
+    pipeline_folder: Path, tmp_path: Path
+) -> None:
+    assert json.loads((pipeline_folder / SAMPLING_FILE).read_text()) == {"guidance_scale": 4.0}
+    assert BaseModel.load(pipeline_folder).guidance_scale == 4.0
+    folder = shutil.copytree(pipeline_folder, tmp_path / "sd-like")
+    (folder / SAMPLING_FILE).unlink()  # as an SD 1.5 folder comes: no imprint settings
+    assert BaseModel.load(folder).guidance_scale == DEFAULT_GUIDANCE_SCALE == 7.5
+    (folder / SAMPLING_FILE).write_text('{"guidance_scale": 6}')
+    assert BaseModel.load(folder).guidance_scale == 6.0
+
+
+@pytest.mark.parametrize(
+    "text", ["[4.0]", "{bad json", '{"guidance_scale": -1}', '{"guidance_scale": "high"}']
+)
+def test_unreadable_sampling_settings_are_base_model_not_found(
+    pipeline_folder: Path, tmp_path: Path, text: str
+) -> None:
+    folder = shutil.copytree(pipeline_folder, tmp_path / "broken")
+    (folder / SAMPLING_FILE).write_text(text)
+    with pytest.raises(BaseModelNotFound, match=SAMPLING_FILE):
+        BaseModel.load(folder)

@@ -55,6 +55,16 @@ def test_same_seed_same_pixels_other_seed_other_pixels(generator: Generator) -> 
     assert not same(generator.generate(request(seed=5)), generator.generate(request(seed=6)))
 
 
+def test_a_request_without_guidance_gets_the_base_models(generator: Generator, base: BaseModel) -> None:
+    assert base.guidance_scale == 4.0  # what imprint-tiny exports write into their folder
+    default = generator.generate(request(seed=2))
+    assert same(default, generator.generate(request(seed=2, guidance_scale=base.guidance_scale)))
+    assert not same(default, generator.generate(request(seed=2, guidance_scale=7.5)))
+    batched = generator.generate_batch([request(seed=2), request(seed=2, guidance_scale=7.5)])
+    assert same(batched[0], default)
+    assert generator.batch_key(request()) == generator.batch_key(request(guidance_scale=4.0))
+
+
 def test_image_i_of_a_batch_uses_seed_plus_i(generator: Generator) -> None:
     batch = generator.generate(request(seed=3, num_images=2))
     alone = generator.generate(request(seed=4))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import json
 import re
 from pathlib import Path
 
@@ -12,6 +13,11 @@ from diffusers import DPMSolverMultistepScheduler, StableDiffusionPipeline
 from imprint.engine.errors import BaseModelNotFound
 
 _HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
+# Classifier-free guidance for models that do not name their own: StableDiffusionPipeline's default,
+# what SD 1.5 and its fine-tunes are sampled with.
+DEFAULT_GUIDANCE_SCALE = 7.5
+# Sampling settings a model folder may carry beside model_index.json, e.g. {"guidance_scale": 3.0}.
+SAMPLING_FILE = "imprint.json"
 _DTYPES = {
     "float32": torch.float32,
     "fp32": torch.float32,
@@ -36,13 +42,21 @@ class BaseModel:
     """A loaded base pipeline. Never mutated after `load`: users take copies via `working_pipeline`."""
 
     def __init__(
-        self, pipeline: StableDiffusionPipeline, *, name: str, device: str, dtype: torch.dtype
+        self,
+        pipeline: StableDiffusionPipeline,
+        *,
+        name: str,
+        device: str,
+        dtype: torch.dtype,
+        guidance_scale: float = DEFAULT_GUIDANCE_SCALE,
     ) -> None:
         self.pipeline = pipeline
         self.name = name
         self.device = torch.device(device)
         self.dtype = dtype
         self.image_size = int(pipeline.unet.config.sample_size * pipeline.vae_scale_factor)
+        # What a generation request that names no guidance scale gets.
+        self.guidance_scale = guidance_scale
 
     @classmethod
     def load(cls, source: str | Path, *, device: str = "cpu", dtype: str | None = None) -> BaseModel:
@@ -77,7 +91,8 @@ class BaseModel:
             # diffusers picks scaled-dot-product attention by default on torch 2; channels_last speeds convs.
             pipeline.unet.to(memory_format=torch.channels_last)
             pipeline.vae.to(memory_format=torch.channels_last)
-        return cls(pipeline, name=name, device=device, dtype=torch_dtype)
+        guidance = _sampling_guidance(path) if path.exists() else DEFAULT_GUIDANCE_SCALE
+        return cls(pipeline, name=name, device=device, dtype=torch_dtype, guidance_scale=guidance)
 
     def working_pipeline(self) -> StableDiffusionPipeline:
         """A pipeline whose UNet, text encoder and tokenizer are private copies, free to receive LoRA layers
@@ -100,3 +115,17 @@ class BaseModel:
 
     def __repr__(self) -> str:
         return f"BaseModel({self.name!r}, device={self.device}, dtype={self.dtype}, size={self.image_size})"
+
+
+def _sampling_guidance(folder: Path) -> float:
+    """The folder's own guidance scale (SAMPLING_FILE), else DEFAULT_GUIDANCE_SCALE."""
+    path = folder / SAMPLING_FILE
+    if not path.is_file():
+        return DEFAULT_GUIDANCE_SCALE
+    try:
+        value = json.loads(path.read_text(encoding="utf-8")).get("guidance_scale", DEFAULT_GUIDANCE_SCALE)
+    except (ValueError, AttributeError) as exc:
+        raise BaseModelNotFound(f"{path} is not a JSON object: {exc}") from exc
+    if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+        raise BaseModelNotFound(f"{path}: guidance_scale must be a number >= 0, got {value!r}")
+    return float(value)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Hashable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import torch
@@ -40,14 +40,15 @@ class _AllStopped(Exception):
 class GenerateRequest:
     """`prompt` names the subject as `<special-token>`, which becomes the adapter's identifier and
     object type ("<id> dog"). Without an adapter there is no subject to insert, so the marker is
-    dropped. Image i of the request uses seed `seed + i`."""
+    dropped. Image i of the request uses seed `seed + i`. Without a guidance scale the request gets
+    the base model's own (`BaseModel.guidance_scale`)."""
 
     prompt: str
     adapter: Path | None = None
     num_images: int = 1
     seed: int = 0
     steps: int = 25
-    guidance_scale: float = 4.0
+    guidance_scale: float | None = None
     negative_prompt: str | None = None
     width: int | None = None
     height: int | None = None
@@ -75,6 +76,7 @@ class Generator:
         progress: ProgressCallback | None = None,
         cancel: threading.Event | None = None,
     ) -> list[Image.Image]:
+        request = self._resolved(request)
         width, height = self._validate(request)
         clock = StepClock("generating", request.steps, progress, cancel)
         with self._lock:
@@ -105,7 +107,12 @@ class Generator:
         with each request's adapter applied to its own rows only; image i of a request is the image
         `generate` gives it (same seed + i, equal up to float rounding). Loops run one after another,
         each holding the lock, so single `generate` calls can get in between."""
-        members = [item if isinstance(item, BatchItem) else BatchItem(item) for item in items]
+        members = [
+            replace(item, request=self._resolved(item.request))
+            if isinstance(item, BatchItem)
+            else BatchItem(self._resolved(item))
+            for item in items
+        ]
         outcomes: list[Outcome | None] = [None] * len(members)
         keys: list[Hashable] = []
         for i, item in enumerate(members):
@@ -129,8 +136,15 @@ class Generator:
 
     def batch_key(self, request: GenerateRequest) -> Hashable:
         """Requests with equal keys can share a denoising loop; BadInput for an invalid request."""
+        request = self._resolved(request)
         width, height = self._validate(request)
         return (request.steps, request.guidance_scale, width, height)
+
+    def _resolved(self, request: GenerateRequest) -> GenerateRequest:
+        """The request with the base model's guidance scale where it names none."""
+        if request.guidance_scale is not None:
+            return request
+        return replace(request, guidance_scale=self.base.guidance_scale)
 
     def _run_batch(self, items: list[BatchItem]) -> list[Outcome]:
         request = items[0].request
@@ -279,7 +293,7 @@ class Generator:
             problems.append(f"num_images must be 1..{MAX_IMAGES}, got {request.num_images}")
         if not 1 <= request.steps <= MAX_STEPS:
             problems.append(f"steps must be 1..{MAX_STEPS}, got {request.steps}")
-        if request.guidance_scale < 0:
+        if request.guidance_scale is not None and request.guidance_scale < 0:
             problems.append(f"guidance_scale must be >= 0, got {request.guidance_scale}")
         for label, side in (("width", width), ("height", height)):
             if not 0 < side <= MAX_SIDE or side % self._size_multiple:

@@ -17,6 +17,10 @@ LATENT_SIZE = 16
 # channels (6x) still blurred subjects into blobs after 400-600 VAE steps on two cores; 16 channels
 # (3x) keep their details, and the UNet's cost hardly depends on them (only its first/last conv).
 LATENT_CHANNELS = 16
+# Classifier-free guidance the model is sampled with. Measured on 12 adapters x 3 draws of 48 images
+# (docs/imprint-tiny.md): 3.0 / 4.0 kept the subject in 68% / 67% of images and the prompted scene
+# in 87% / 90%; 5.5 and 7 lose subject detail, 2 loses the scene. Written into the exported folder.
+GUIDANCE_SCALE = 4.0
 
 
 @dataclass(frozen=True)

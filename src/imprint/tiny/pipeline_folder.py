@@ -6,13 +6,16 @@ paths (tokenizer, text encoder, UNet, VAE, schedulers, LoRA) run on them in seco
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import torch
 from diffusers import AutoencoderKL, StableDiffusionPipeline, UNet2DConditionModel
 from transformers import CLIPTextModel, CLIPTokenizer
 
+from imprint.engine.base_model import SAMPLING_FILE
 from imprint.tiny.architecture import (
+    GUIDANCE_SCALE,
     TinyShape,
     build_sampling_scheduler,
     build_text_encoder,
@@ -45,6 +48,8 @@ def save_pipeline(
         requires_safety_checker=False,
     )
     pipe.save_pretrained(folder, safe_serialization=True)
+    sampling = json.dumps({"guidance_scale": GUIDANCE_SCALE}) + "\n"
+    (folder / SAMPLING_FILE).write_text(sampling, encoding="utf-8")
     return folder
 
 
