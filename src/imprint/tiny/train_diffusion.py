@@ -21,7 +21,13 @@ import torch.nn.functional as F
 from diffusers import AutoencoderKL, StableDiffusionPipeline, UNet2DConditionModel
 from transformers import CLIPTextModel, CLIPTokenizer
 
-from imprint.tiny.architecture import TinyShape, build_noise_scheduler, build_text_encoder, build_unet
+from imprint.tiny.architecture import (
+    GUIDANCE_SCALE,
+    TinyShape,
+    build_noise_scheduler,
+    build_text_encoder,
+    build_unet,
+)
 from imprint.tiny.checkpoint import Budget, RunLog, load_if_present, save_atomic
 from imprint.tiny.pipeline_folder import save_pipeline
 from imprint.tiny.tokenizer import save_tokenizer
@@ -35,8 +41,7 @@ def encode_dataset(vae: AutoencoderKL, count: int, path: Path, log: RunLog) -> d
     """Latents (already multiplied by the scaling factor) of `count` renders, cached on disk."""
     cached = load_if_present(path)
     if cached and cached["latents"].shape[0] >= count:
-        return {"latents": cached["latents"][:count], "subjects": cached["subjects"][:count],
-                "scenes": cached["scenes"][:count]}
+        return cached
     latents, subjects, scenes = [], [], []
     with torch.no_grad():
         for start in range(0, count, 256):
@@ -177,7 +182,7 @@ SHEET_PROMPTS = [
 def sample_sheet(pipeline_folder: Path, out: Path, prompts: list[str] = SHEET_PROMPTS) -> None:
     pipe = StableDiffusionPipeline.from_pretrained(pipeline_folder)
     pipe.set_progress_bar_config(disable=True)
-    images = pipe(prompts, num_inference_steps=20, guidance_scale=4.0,
+    images = pipe(prompts, num_inference_steps=20, guidance_scale=GUIDANCE_SCALE,
                   generator=torch.Generator().manual_seed(0)).images
     from PIL import Image
 
