@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import re
 import threading
 from pathlib import Path
 
@@ -12,13 +13,16 @@ from imprint.engine import (
     BadInput,
     BaseModel,
     Cancelled,
+    GenerateRequest,
+    Generator,
     Progress,
     TrainConfig,
     UnusableImages,
     read_adapter_info,
     train_adapter,
 )
-from imprint.engine.adapter_file import TOKEN_KEY
+from imprint.engine.adapter_file import TOKEN_KEY, subject_phrase
+from imprint.engine.identifier import SPECIAL_TOKEN
 
 
 def test_adapter_file_carries_lora_token_and_metadata(dog_adapter: AdapterInfo, base: BaseModel) -> None:
@@ -180,3 +184,45 @@ def test_contexts_with_prior_preservation_train(base: BaseModel, dog_images, tmp
 def test_contexts_must_match_images(base: BaseModel, dog_images, tmp_path: Path) -> None:
     with pytest.raises(BadInput, match="2 contexts were given for 3 images"):
         train_adapter(base, dog_images, "dog", tmp_path / "z.safetensors", contexts=["a", "b"])
+
+
+def test_a_description_names_the_subject_in_its_captions_and_its_prompts(
+    base: BaseModel, dog_images, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import imprint.engine.generate as generate_module
+    import imprint.engine.train as train_module
+
+    texts: list[str] = []
+    real_token_ids = train_module.token_ids
+    monkeypatch.setattr(train_module, "token_ids", lambda tok, text, device: texts.append(text)
+                        or real_token_ids(tok, text, device))
+    info = train_adapter(base, dog_images, "dog", tmp_path / "d.safetensors", TrainConfig(steps=2),
+                         contexts=["in a room"] * 3, description=" Golden  spotted dog")
+    assert [t for t in texts if "<imprint-id>" in t] == ["a <imprint-id> golden spotted dog in a room"]
+    assert info.subject == "golden spotted dog" and info.object_type == "dog"
+
+    prompts: list[str] = []
+    real_substitute = generate_module.substitute
+    monkeypatch.setattr(generate_module, "substitute", lambda text, subject: prompts.append(
+        real_substitute(text, subject)) or prompts[-1])
+    Generator(base).generate(GenerateRequest(prompt=f"a {SPECIAL_TOKEN} on the beach", adapter=info.path,
+                                             steps=1))
+    assert re.fullmatch(r"a \S+ golden spotted dog on the beach", prompts[0]), prompts
+
+
+@pytest.mark.parametrize(("description", "message"), [
+    ("golden spotted cat", "does not name the object type"),
+    ("qzxwv dog", "does not know the word"),
+])
+def test_a_bad_description_is_refused_before_training(
+    base: BaseModel, dog_images, tmp_path: Path, description: str, message: str
+) -> None:
+    with pytest.raises(BadInput, match=message):
+        train_adapter(base, dog_images, "dog", tmp_path / "x.safetensors", TrainConfig(steps=1),
+                      description=description)
+    assert not (tmp_path / "x.safetensors").exists()
+
+
+def test_files_from_before_descriptions_name_the_object_type() -> None:
+    assert subject_phrase({"object_type": "dog"}) == "dog"
+    assert subject_phrase({"object_type": "dog", "subject": "red dog"}) == "red dog"

@@ -20,6 +20,9 @@ def evaluate(
     captions: Annotated[bool, typer.Option(
         help="Caption the training pictures' scenes with the judge, as the service does for the "
              "bundled model (--no-captions: the uncaptioned recipe).")] = True,
+    descriptions: Annotated[bool, typer.Option(
+        help="With captions, also describe the subject in them, as the service does (--no-descriptions: "
+             "scenes only, the subject named by its class word).")] = True,
     seeds: Annotated[int, typer.Option(
         help="Adapters trained per instance (training seeds n, n+10, ...); their images are pooled.")] = 1,
     threads: Annotated[int, typer.Option(help="torch CPU threads.")] = 2,
@@ -33,4 +36,4 @@ def evaluate(
     torch.set_num_threads(threads)
     run(base_model or bundled_model(), judge or bundled_judge(), out, prompts=prompts, per_scene=per_scene,
         steps=steps, train_steps=train_steps, skip_personalization=skip_personalization, captions=captions,
-        seeds=seeds)
+        seeds=seeds, descriptions=descriptions)

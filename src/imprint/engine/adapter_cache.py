@@ -18,7 +18,7 @@ from pathlib import Path
 import torch
 from diffusers import StableDiffusionPipeline
 
-from imprint.engine.adapter_file import read_adapter
+from imprint.engine.adapter_file import read_adapter, subject_phrase
 from imprint.engine.errors import BadInput
 
 SLOT_TOKEN = "<imprint-slot-{}>"
@@ -48,7 +48,7 @@ class AdapterStats:
 class WarmAdapter:
     path: Path
     name: str  # the peft adapter name
-    subject: str  # what replaces <special-token>: "<slot token> <object type>"
+    subject: str  # what replaces <special-token>: "<slot token> <subject phrase>" (see subject_phrase)
     components: tuple[str, ...]  # pipeline parts with LoRA layers for it: "unet", maybe "text_encoder"
     layout: tuple[tuple[str, tuple[int, ...]], ...]  # LoRA keys and shapes: equal layouts can hotswap
 
@@ -132,7 +132,7 @@ class AdapterCache:
         adapter = WarmAdapter(
             path=path,
             name=name,
-            subject=f"{SLOT_TOKEN.format(slot)} {metadata['object_type']}",
+            subject=f"{SLOT_TOKEN.format(slot)} {subject_phrase(metadata)}",
             components=tuple(c for c, names in self._pipe.get_list_adapters().items() if name in names),
             layout=layout,
         )

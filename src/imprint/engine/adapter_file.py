@@ -34,6 +34,9 @@ class AdapterInfo:
     rank: int
     seed: int
     sha256: str
+    # What follows the identifier where a prompt says <special-token>: the object type, or the
+    # description of the subject its training captions used ("golden spotted dog with a red scarf").
+    subject: str = ""
 
 
 def file_sha256(path: Path) -> str:
@@ -55,6 +58,7 @@ def write_adapter(
     steps: int,
     rank: int,
     seed: int,
+    subject: str | None = None,
     extra: dict[str, str] | None = None,
 ) -> AdapterInfo:
     """Writes atomically: a reader sees the old file or the whole new one, never a torn write."""
@@ -69,6 +73,7 @@ def write_adapter(
         "steps": str(steps),
         "rank": str(rank),
         "seed": str(seed),
+        "subject": subject or object_type,
         **(extra or {}),
     }
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -113,7 +118,13 @@ def read_adapter_info(path: Path) -> AdapterInfo:
         rank=int(m["rank"]),
         seed=int(m["seed"]),
         sha256=file_sha256(path),
+        subject=subject_phrase(m),
     )
+
+
+def subject_phrase(metadata: dict[str, str]) -> str:
+    """Files written before descriptions existed carry only the object type."""
+    return metadata.get("subject") or metadata["object_type"]
 
 
 def read_adapter(path: Path) -> tuple[dict[str, str], dict[str, torch.Tensor], torch.Tensor]:

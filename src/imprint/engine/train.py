@@ -47,12 +47,19 @@ def train_adapter(
     progress: ProgressCallback | None = None,
     cancel: threading.Event | None = None,
     contexts: Sequence[str] | None = None,
+    description: str | None = None,
 ) -> AdapterInfo:
     """Trains an adapter for the subject in `images` and writes it to `out_path` (atomically).
 
     `contexts`, one per image, name what surrounds the subject in it ("in a room"): each image's
     caption then says so, so its surroundings are credited to those words rather than to the
     identifier, and the subject can be put in other scenes without dragging its photos' along.
+
+    `description` is a fuller noun phrase for the subject than its object type ("golden spotted dog
+    with a red scarf"), as an auto-captioner writes one: the captions then say it instead of the bare
+    class word, so the words carry the attributes they already mean to the base model and the
+    identifier and LoRA have only the rest to learn. The adapter records it, and a prompt's
+    <special-token> becomes "<id> <description>" (the identifier still starts from the class word).
 
     Reports stages "preparing", "class images" (with prior preservation) and "training", each step;
     raises Cancelled at the next step after `cancel` is set, leaving no file behind.
@@ -62,6 +69,12 @@ def train_adapter(
     steps = config.steps or default_steps(base)
     object_type = normalise_object_type(object_type)
     class_token_ids(base.pipeline.tokenizer, object_type)  # fail on an unknown word before any heavy work
+    noun = object_type
+    if description:
+        noun = normalise_object_type(description)
+        if f" {object_type} " not in f" {noun} ":
+            raise BadInput(f"the description {description!r} does not name the object type {object_type!r}")
+        class_token_ids(base.pipeline.tokenizer, noun)  # every word must be one the base model knows
     if contexts is not None and len(contexts) != len(images):
         raise BadInput(f"{len(contexts)} contexts were given for {len(images)} images")
     prepared = prepare_indexed(images, base.image_size)
@@ -113,7 +126,7 @@ def train_adapter(
     trainable = unet_params + text_params + [identifier.row]
 
     noise_scheduler = DDPMScheduler.from_config(base.pipeline.scheduler.config)
-    instance_prompt = config.instance_template.format(identifier=IDENTIFIER_TOKEN, object_type=object_type)
+    instance_prompt = config.instance_template.format(identifier=IDENTIFIER_TOKEN, object_type=noun)
     instance_ids = [
         token_ids(tokenizer, f"{instance_prompt} {context}".strip(), device) for context in instance_latents
     ]
@@ -187,6 +200,7 @@ def train_adapter(
         steps=steps,
         rank=config.rank,
         seed=config.seed,
+        subject=noun,
         extra={
             "train_text_encoder": str(config.train_text_encoder).lower(),
             "images": str(len(prepared)),

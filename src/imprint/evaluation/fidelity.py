@@ -4,7 +4,9 @@ Prompt fidelity: does the base model draw the type, scene, colour and accessory 
 Personalization: train an adapter on 5 renders of one subject instance, render it in scenes it was
 never shown, and count images where the judge finds every attribute of the instance (subject
 fidelity) and the prompted scene (prompt fidelity); the baseline is the base model prompted with
-the class word alone, whose subject fidelity should sit near chance.
+the class word alone, whose subject fidelity should sit near chance. When the captioner describes
+the subject too, a second baseline prompts the base model with that description and no adapter:
+what the words alone draw, so the table shows what the adapter adds to them.
 """
 
 from __future__ import annotations
@@ -90,27 +92,36 @@ def _matches_instance(seen: dict[str, str], subject: Subject) -> bool:
 def personalization(base: BaseModel, generator: Generator, judge: Judge, work: Path, *,
                     instances: tuple[Subject, ...] = INSTANCES, per_scene: int = 2, steps: int = 20,
                     train_steps: int | None = None, captioner: SceneCaptioner | None = None,
-                    seeds: int = 1,
+                    seeds: int = 1, describe: bool = True,
                     log: Callable[[str], None] = print) -> tuple[Table, dict[str, list[Image.Image]]]:
     """Each instance is trained with the recipe the service uses (recipe_for), captioned by `captioner`
     as the service captions the bundled model's training pictures, or uncaptioned without one.
 
     With `seeds` > 1 each instance is trained that many times (training seeds n, n + 10, n + 20, ...)
     and every adapter draws the same images: a single training run's figure moves by a quarter of
-    its value from one seed to the next, so the pooled figure is the one to compare recipes by."""
-    table = Table("Personalization: subject and prompt fidelity in unseen scenes",
-                  ["instance", "train s", "subject fid.", "prompt fid.", "baseline subject fid.",
-                   "baseline prompt fid."])
+    its value from one seed to the next, so the pooled figure is the one to compare recipes by.
+
+    With `describe` (and a captioner) the captions name the subject as the captioner describes it,
+    as the service's do."""
+    described = captioner is not None and describe
+    columns = ["instance", "train s", "subject fid.", "prompt fid.", "baseline subject fid.",
+               "baseline prompt fid."]
+    if described:
+        columns[1:1] = ["description"]
+        columns += ["described baseline subject fid.", "described baseline prompt fid."]
+    table = Table("Personalization: subject and prompt fidelity in unseen scenes", columns)
     sheets: dict[str, list[Image.Image]] = {}
-    totals = [0, 0, 0, 0, 0]
+    totals = [0] * 7
     unseen = [s for s in SCENES if s not in TRAIN_SCENES]
     for n, subject in enumerate(instances):
         photos = [render(subject, TRAIN_SCENES[i % 2], seed=900 + i) for i in range(5)]
-        counts = [0, 0, 0, 0]
+        counts = [0] * 6
         ours: list[Image.Image] = []
         base_images: list[Image.Image] = []
+        words_images: list[Image.Image] = []
         seconds: list[float] = []
         contexts = captioner.contexts(photos) if captioner is not None else None  # the same each run
+        description = captioner.describe(photos, subject.kind) if captioner is not None and describe else None
         for run in range(seeds):
             started = time.monotonic()
             config = recipe_for(base, contexts)
@@ -118,7 +129,7 @@ def personalization(base: BaseModel, generator: Generator, judge: Judge, work: P
             if train_steps:
                 config.steps = train_steps
             info = train_adapter(base, photos, subject.kind, work / f"instance-{n}-{run}.safetensors", config,
-                                 contexts=contexts)
+                                 contexts=contexts, description=description)
             seconds.append(time.monotonic() - started)
             for k, scene in enumerate(unseen):
                 phrase = SCENE_PHRASES[scene]
@@ -136,19 +147,35 @@ def personalization(base: BaseModel, generator: Generator, judge: Judge, work: P
                         counts[2] += _matches_instance(seen, subject)
                         counts[3] += seen["scene"] == scene
                     base_images += base_k
+                if run == 0 and described:
+                    words_k = generator.generate(GenerateRequest(
+                        prompt=f"a {description or subject.kind} {phrase}", num_images=per_scene, seed=k,
+                        steps=steps))
+                    for seen in judge.predict(words_k):
+                        counts[4] += _matches_instance(seen, subject)
+                        counts[5] += seen["scene"] == scene
+                    words_images += words_k
         total = len(unseen) * per_scene
         fractions = [counts[0] / (total * seeds), counts[1] / (total * seeds), counts[2] / total,
-                     counts[3] / total]
-        table.rows.append([subject.describe(), f"{min(seconds):.0f}-{max(seconds):.0f}" if seeds > 1
-                           else f"{seconds[0]:.0f}"] + [_pct(f) for f in fractions])
+                     counts[3] / total, counts[4] / total, counts[5] / total]
+        if not described:
+            fractions = fractions[:4]
+        spread = f"{min(seconds):.0f}-{max(seconds):.0f}" if seeds > 1 else f"{seconds[0]:.0f}"
+        row = [subject.describe(), spread]
+        if described:
+            row.insert(1, description or "(none)")
+        table.rows.append(row + [_pct(f) for f in fractions])
         for i, f in enumerate(fractions):
             totals[i] += f
-        totals[4] += 1
+        totals[6] += 1
         sheets[subject.describe()] = photos + ours[:total]
         sheets[f"baseline: {subject.describe()}"] = base_images
+        if described:
+            sheets[f"described baseline: {subject.describe()}"] = words_images
         trained = ", ".join(f"{s:.0f}" for s in seconds)
         log(f"{subject.describe()}: {counts} of {total} x {seeds} seeds ({trained} s training)")
-    table.rows.append(["all", ""] + [_pct(t / totals[4]) for t in totals[:4]])
+    table.rows.append(["all"] + [""] * (2 if described else 1)
+                      + [_pct(t / totals[6]) for t in totals[:len(columns) - (3 if described else 2)]])
     return table, sheets
 
 

@@ -33,7 +33,7 @@ def speed(generator: Generator, steps: int) -> float:
 
 def evaluate(base_model: Path, judge_dir: Path, out: Path, *, prompts: int, per_scene: int, steps: int,
              train_steps: int | None, skip_personalization: bool = False, captions: bool = True,
-             seeds: int = 1) -> dict:
+             seeds: int = 1, descriptions: bool = True) -> dict:
     out.mkdir(parents=True, exist_ok=True)
     judge = Judge.load(judge_dir)
     base = BaseModel.load(base_model)
@@ -51,6 +51,7 @@ def evaluate(base_model: Path, judge_dir: Path, out: Path, *, prompts: int, per_
         with tempfile.TemporaryDirectory() as work:
             table, sheets = personalization(base, generator, judge, Path(work), per_scene=per_scene,
                                             steps=steps, train_steps=train_steps, seeds=seeds,
+                                            describe=descriptions,
                                             captioner=SceneCaptioner(judge) if captions else None)
         print(table.markdown(), flush=True)
         report["personalization"] = table.markdown()
@@ -58,8 +59,12 @@ def evaluate(base_model: Path, judge_dir: Path, out: Path, *, prompts: int, per_
             name = subject.describe()
             contact_sheet(sheets[name], columns=5).save(out / f"personalized-{i}.png")
             contact_sheet(sheets[f"baseline: {name}"], columns=5).save(out / f"baseline-{i}.png")
+            if f"described baseline: {name}" in sheets:
+                contact_sheet(sheets[f"described baseline: {name}"], columns=5).save(
+                    out / f"described-baseline-{i}.png")
         report["train_scenes"] = list(TRAIN_SCENES)
         report["captioned"] = captions
+        report["described"] = captions and descriptions
         report["training_seeds"] = seeds
         report["instance_renders"] = [str(out / f"personalized-{i}.png") for i in range(len(INSTANCES))]
     (out / "report.json").write_text(json.dumps(report, indent=2))

@@ -105,10 +105,11 @@ class EngineRuntime:
 
         captioner = self.captioner()
         contexts = captioner.contexts(images) if captioner is not None else None
+        description = captioner.describe(images, object_type) if captioner is not None else None
         base = self.base()
         config = recipe_for(base, contexts)
         config.steps, config.seed = steps, seed
-        train_adapter(base, images, object_type, out_path, config, contexts=contexts,
+        train_adapter(base, images, object_type, out_path, config, contexts=contexts, description=description,
                       progress=_staged(progress, TRAIN_STAGES), cancel=cancel)
 
     def generate(self, *, prompt: str, adapter: Path | None, num_images: int, seed: int, steps: int,
