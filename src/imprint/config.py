@@ -35,7 +35,7 @@ class Settings:
     # The engine's default for imprint-tiny with captioned pictures (under 2 minutes on two CPU cores);
     # SD-class models want about 500.
     default_train_steps: int = 600
-    # Who names each training picture's surroundings (imprint.worker.engine_runtime.captioner_folder):
+    # Who captions training pictures, surroundings and subject (engine_runtime.captioner_folder):
     # "auto" (the bundled judge, for the bundled model only), "none", or a judge folder.
     captioner: str = "auto"
     max_train_steps: int = 5000

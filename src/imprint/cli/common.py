@@ -38,8 +38,9 @@ BlobUrl = Annotated[str | None, typer.Option(
 # Engine side: whoever trains adapters (serve without a queue, or worker) takes it.
 Captioner = Annotated[str, typer.Option(
     envvar="IMPRINT_CAPTIONER",
-    help="Who names each training picture's surroundings, so adapters learn the subject and not its "
-         "backgrounds: auto (the bundled judge, for the bundled model), none, or a judge folder.")]
+    help="Who captions training pictures (each one's surroundings, and the subject they share), so "
+         "adapters learn the subject and not its backgrounds: auto (the bundled judge, for the "
+         "bundled model), none, or a judge folder.")]
 QueueUrl = Annotated[str | None, typer.Option(
     envvar="IMPRINT_QUEUE_URL", show_default=False,
     help="redis://HOST:PORT/DB: jobs go to Celery workers (`imprint worker`) through Redis (default: "
