@@ -54,6 +54,7 @@ def test_no_description_when_the_judge_cannot_vouch_for_the_type(monkeypatch: py
     assert captioner.describe(cats, "dog") is None  # the pictures show a cat: don't teach "dog" as one
     assert captioner.describe(cats, "robot") is None  # a type the judge does not know
     assert captioner.describe([], "cat") is None
+    assert captioner.describe(cats, " Cat ") == "black striped cat with a yellow hat"
     monkeypatch.setattr(captioner_module, "MIN_CONFIDENCE", 1.01)
     assert captioner.describe(cats, "cat") is None
 

@@ -59,6 +59,7 @@ class SceneCaptioner:
         there is nothing to add, or when the judge cannot vouch for the type (an object type it does
         not know, or pictures it reads as something else): a description of the wrong thing would
         teach the adapter against the words."""
+        object_type = " ".join(object_type.lower().split())  # as the trainer normalises it
         if not images or object_type not in SUBJECT_TYPES:
             return None
         self.judge.net.eval()
