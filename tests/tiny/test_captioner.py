@@ -38,7 +38,11 @@ def test_an_unsure_scene_is_left_unsaid(monkeypatch: pytest.MonkeyPatch) -> None
 ])
 def test_the_subject_is_described_by_what_its_pictures_share(subject: Subject, expected: str) -> None:
     pictures = [render(subject, ("room", "forest", "beach")[i % 3], seed=900 + i) for i in range(5)]
-    assert SceneCaptioner.load(bundled_judge()).describe(pictures, subject.kind) == expected
+    captioner = SceneCaptioner.load(bundled_judge())
+    assert captioner.describe(pictures, subject.kind) == expected
+    # The service's single pass gives both halves alike.
+    both = captioner.caption(pictures, subject.kind)
+    assert (both.contexts, both.description) == (captioner.contexts(pictures), expected)
 
 
 def test_a_minority_reading_stays_out_of_the_description() -> None:

@@ -36,7 +36,7 @@ class AdapterInfo:
     sha256: str
     # What follows the identifier where a prompt says <special-token>: the object type, or the
     # description of the subject its training captions used ("golden spotted dog with a red scarf").
-    subject: str = ""
+    subject: str
 
 
 def file_sha256(path: Path) -> str:

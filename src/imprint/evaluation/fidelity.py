@@ -111,7 +111,7 @@ def personalization(base: BaseModel, generator: Generator, judge: Judge, work: P
         columns += ["described baseline subject fid.", "described baseline prompt fid."]
     table = Table("Personalization: subject and prompt fidelity in unseen scenes", columns)
     sheets: dict[str, list[Image.Image]] = {}
-    totals = [0] * 7
+    sums: list[float] = []  # of each fraction column over the instances
     unseen = [s for s in SCENES if s not in TRAIN_SCENES]
     for n, subject in enumerate(instances):
         photos = [render(subject, TRAIN_SCENES[i % 2], seed=900 + i) for i in range(5)]
@@ -120,8 +120,9 @@ def personalization(base: BaseModel, generator: Generator, judge: Judge, work: P
         base_images: list[Image.Image] = []
         words_images: list[Image.Image] = []
         seconds: list[float] = []
-        contexts = captioner.contexts(photos) if captioner is not None else None  # the same each run
-        description = captioner.describe(photos, subject.kind) if captioner is not None and describe else None
+        captions = captioner.caption(photos, subject.kind) if captioner is not None else None  # same each run
+        contexts = captions.contexts if captions is not None else None
+        description = captions.description if captions is not None and describe else None
         for run in range(seeds):
             started = time.monotonic()
             config = recipe_for(base, contexts)
@@ -165,17 +166,15 @@ def personalization(base: BaseModel, generator: Generator, judge: Judge, work: P
         if described:
             row.insert(1, description or "(none)")
         table.rows.append(row + [_pct(f) for f in fractions])
-        for i, f in enumerate(fractions):
-            totals[i] += f
-        totals[6] += 1
+        sums = [a + b for a, b in zip(sums or [0.0] * len(fractions), fractions, strict=True)]
         sheets[subject.describe()] = photos + ours[:total]
         sheets[f"baseline: {subject.describe()}"] = base_images
         if described:
             sheets[f"described baseline: {subject.describe()}"] = words_images
         trained = ", ".join(f"{s:.0f}" for s in seconds)
         log(f"{subject.describe()}: {counts} of {total} x {seeds} seeds ({trained} s training)")
-    table.rows.append(["all"] + [""] * (2 if described else 1)
-                      + [_pct(t / totals[6]) for t in totals[:len(columns) - (3 if described else 2)]])
+    labels = [""] * (len(columns) - 1 - len(sums))
+    table.rows.append(["all"] + labels + [_pct(t / len(instances)) for t in sums])
     return table, sheets
 
 

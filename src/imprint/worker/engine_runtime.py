@@ -104,8 +104,9 @@ class EngineRuntime:
         from imprint.engine.train_config import recipe_for
 
         captioner = self.captioner()
-        contexts = captioner.contexts(images) if captioner is not None else None
-        description = captioner.describe(images, object_type) if captioner is not None else None
+        captions = captioner.caption(images, object_type) if captioner is not None else None
+        contexts = captions.contexts if captions is not None else None
+        description = captions.description if captions is not None else None
         base = self.base()
         config = recipe_for(base, contexts)
         config.steps, config.seed = steps, seed

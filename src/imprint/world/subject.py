@@ -55,20 +55,29 @@ class Subject:
 
     def describe(self, *, colour: bool = True, pattern: bool = True, accessory: bool = True) -> str:
         """Noun phrase such as "a brown spotted dog with a red scarf"; parts can be left out."""
-        words = ["a"]
-        if colour:
-            words.append(self.colour)
-        if pattern and self.pattern != "plain":
-            words.append(self.pattern)
-        words.append(self.kind)
-        if accessory and self.accessory == "glasses":
-            words += ["with", "glasses"]
-        elif accessory and self.accessory != "none":
-            words += ["with", "a", str(self.accessory_colour), self.accessory]
-        return " ".join(words)
+        return "a " + noun_phrase(
+            self.kind,
+            colour=self.colour if colour else None,
+            pattern=self.pattern if pattern else None,
+            accessory=self.accessory if accessory else None,
+            accessory_colour=self.accessory_colour,
+        )
 
     def as_dict(self) -> dict[str, str | None]:
         return asdict(self)
+
+
+def noun_phrase(kind: str, *, colour: str | None = None, pattern: str | None = None,
+                accessory: str | None = None, accessory_colour: str | None = None) -> str:
+    """The world's words for a subject without its article ("brown spotted dog with a red scarf");
+    a part given as None (or plain, or no accessory) is left unsaid, and so is a hat or scarf whose
+    colour is unknown."""
+    words = [colour or "", pattern if pattern != "plain" else "", kind]
+    if accessory == "glasses":
+        words.append("with glasses")
+    elif accessory in ("hat", "scarf") and accessory_colour:
+        words.append(f"with a {accessory_colour} {accessory}")
+    return " ".join(w for w in words if w)
 
 
 def caption(subject: Subject, scene: str, **parts: bool) -> str:
