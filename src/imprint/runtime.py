@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Engine
 from starlette.applications import Starlette
@@ -20,6 +20,7 @@ from imprint.queue import LaneQueue, open_queue
 from imprint.service import keys, runs
 from imprint.service.assets import AssetCache
 from imprint.service.domain import NewKey
+from imprint.service.retention import Sweeper
 from imprint.store.keys import SqlKeyLookup
 from imprint.store.policies import SqlPolicySource
 from imprint.store.sealing import prepare_secrets
@@ -49,9 +50,12 @@ class Runtime:
     worker: WorkerContext
     app: Starlette
     first_key: NewKey | None
+    sweeper: Sweeper | None = None
 
     def start(self) -> None:
         """Starts the workers and re-enqueues every job a previous process left unfinished."""
+        if self.sweeper is not None:
+            self.sweeper.start()
         if not self.queue.runs_jobs:  # Celery workers run the jobs and resume them when they start
             return
         with self.services.sessions.begin() as session:
@@ -63,6 +67,8 @@ class Runtime:
             log.info("resumed %d unfinished job(s)", len(pending))
 
     def stop(self, timeout: float | None = 30.0) -> None:
+        if self.sweeper is not None:
+            self.sweeper.stop(timeout)
         self.worker.stopping.set()
         self.queue.stop(timeout)
         self.engine.dispose()
@@ -86,9 +92,16 @@ def build_runtime(settings: Settings, *, engine_runtime: EngineRuntime | None = 
         settings=settings, sessions=sessions, blobs=blobs, queue=queue,
         keys=SqlKeyLookup(sessions, box, ttl=settings.key_cache_ttl_s),
         nonces=open_nonce_store(settings.nonce_url),
-        assets=AssetCache(settings.asset_cache_bytes), known_object_types=KNOWN_OBJECT_TYPES, clock=utcnow,
+        # Another API process's delete reaches this one's image cache as a key change does.
+        assets=AssetCache(settings.asset_cache_bytes, recheck_s=settings.key_cache_ttl_s),
+        known_object_types=KNOWN_OBJECT_TYPES, clock=utcnow,
         policies=SqlPolicySource(sessions, ttl=settings.key_cache_ttl_s),
         limiter=make_limiter(settings.rate_limit_per_s, settings.rate_limit_burst),
         trusted_proxies=TrustedProxies(settings.trusted_proxies), box=box,
         admin_token=AdminToken(settings.data_dir))
-    return Runtime(settings, db, services, queue, worker, create_app(services), first_key)
+    sweeper = None
+    if settings.retention_days is not None:
+        sweeper = Sweeper(sessions, blobs, max_age=timedelta(days=settings.retention_days),
+                          interval_s=settings.retention_sweep_s, clock=lambda: services.clock(),
+                          on_removed=lambda removal: services.assets.discard(removal.asset_keys))
+    return Runtime(settings, db, services, queue, worker, create_app(services), first_key, sweeper)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from imprint.api import wire
 from imprint.api.call import Call, Ok, Reply
 from imprint.api.images import encode_format, image_response
-from imprint.api.validation import image_number, object_type, prompt, seed, strength, train_steps
+from imprint.api.validation import controls, image_number, object_type, prompt, seed, strength, train_steps
 from imprint.service import assets, inference, runs, training
 from imprint.service.states import Status
 
@@ -41,7 +41,8 @@ def add_inference_job(call: Call) -> Reply:
     job = inference.submit_inference_job(
         call.session, account_id=call.account_id, user_id=call.user_id, model_id=p.text("modelId"),
         prompt=prompt(p, s), image_number=image_number(p), seed=seed(p),
-        queue_limit=s.inference_queue_size, now=call.now, account_limit=s.max_active_jobs_per_account)
+        queue_limit=s.inference_queue_size, now=call.now, account_limit=s.max_active_jobs_per_account,
+        controls=controls(p, s))
     if job.status == Status.SUBMITTED:
         call.enqueue(runs.INFER, job.id)
     return Ok(wire.inference_job(job))
@@ -71,7 +72,7 @@ def add_pre_model_inference_job(call: Call) -> Reply:
         image_urls=p.text_list("imageUrl", max_items=s.settings.max_images_per_job), prompt=text,
         object_type=inference.object_type_from_prompt(text, s.known_object_types, s.settings.v2_object_type),
         train_steps=train_steps(p, s.settings), image_number=image_number(p), seed=seed(p),
-        strength=strength(p),
+        strength=strength(p), controls=controls(p, s.settings),
         queue_limit=s.settings.inference_queue_size, now=call.now,
         account_limit=s.settings.max_active_jobs_per_account)
     if job.status == Status.SUBMITTED:

@@ -1,4 +1,5 @@
-"""Routing as data: the nine operations of API version 20240611, action -> (method, path, handler)."""
+"""Routing as data: the nine operations of API version 20240611 and imprint's own beyond them,
+action -> (method, path, handler)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from imprint.api import handlers as h
+from imprint.api import job_handlers as jh
 from imprint.api.call import Call, Reply
 from imprint.auth.authorize import RAM_SERVICE
 
@@ -47,6 +49,15 @@ OPERATIONS: tuple[Operation, ...] = (
               PREFIX + "queryPreModelInferenceJobInfo", h.query_pre_model_inference_job_info),
     Operation("PersonalizedTextToImageQueryImageAsset", "GET", PREFIX + "queryImageAssetFromImageId",
               h.query_image_asset_from_image_id, inline=True),
+    # Beyond the contract (docs/api-decisions.md): each its own RAM action, aicontent:<action>.
+    Operation("Personalizedtxt2imgCancelModelTrainJob", "POST", PREFIX + "cancelModelTrainJob",
+              jh.cancel_model_train_job),
+    Operation("Personalizedtxt2imgCancelInferenceJob", "POST", PREFIX + "cancelInferenceJob",
+              jh.cancel_inference_job),
+    Operation("Personalizedtxt2imgDeleteModel", "POST", PREFIX + "deleteModel", jh.delete_model),
+    Operation("Personalizedtxt2imgDeleteInferenceJob", "POST", PREFIX + "deleteInferenceJob",
+              jh.delete_inference_job),
+    Operation("Personalizedtxt2imgDownloadModel", "GET", PREFIX + "downloadModel", jh.download_model),
 )
 
 BY_PATH: dict[str, Operation] = {op.path: op for op in OPERATIONS}

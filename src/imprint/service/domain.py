@@ -18,6 +18,8 @@ class InferenceJob:
     created_at: datetime
     created_by: str | None
     failure_reason: str | None
+    # The generation controls asked for (imprint.service.controls), by their domain names.
+    controls: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)

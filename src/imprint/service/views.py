@@ -11,6 +11,7 @@ def inference_job(row: InferenceJobRow) -> InferenceJob:
         id=row.id, model_id=row.model_id, prompt_id=row.prompt_id, status=row.status,
         progress=row.progress, result_image_ids=list(row.result_image_ids) if row.result_image_ids else None,
         created_at=row.created_at, created_by=row.created_by, failure_reason=row.failure_reason,
+        controls=dict(row.controls) if row.controls else None,
     )
 
 

@@ -120,6 +120,8 @@ class InferenceJobRow(Base):
     image_number: Mapped[int] = mapped_column(Integer)
     seed: Mapped[int] = mapped_column(Integer)
     strength: Mapped[float | None] = mapped_column(Float, nullable=True)
+    # The generation controls asked for (imprint.service.controls.Controls as a dict); NULL: defaults.
+    controls: Mapped[dict[str, object] | None] = mapped_column(JSON, nullable=True)
     status: Mapped[str] = mapped_column(String(32))
     progress: Mapped[float] = mapped_column(Float, default=0.0)
     failure_reason: Mapped[str | None] = mapped_column(Text, nullable=True)

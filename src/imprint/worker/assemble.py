@@ -31,4 +31,5 @@ def build_worker_context(settings: Settings, sessions: sessionmaker[Session], *,
         sessions=sessions, blobs=blobs, fetch_policy=policy, work_dir=settings.work_dir,
         engine=engine_runtime or EngineRuntime(
             settings.base_model_source, device=settings.device, captioner=settings.captioner),
-        default_inference_steps=settings.default_inference_steps)
+        default_inference_steps=settings.default_inference_steps,
+        keep_training_photos=settings.keep_training_photos)

@@ -27,6 +27,7 @@ class WorkerContext:
     fetch_policy: FetchPolicy
     work_dir: Path
     default_inference_steps: int
+    keep_training_photos: bool = False
     # Set on shutdown: running engine work stops at the next step and the job stays resumable.
     stopping: threading.Event = field(default_factory=threading.Event)
     clock: Callable[[], datetime] = utcnow

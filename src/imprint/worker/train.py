@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import logging
 import tempfile
+import threading
 from pathlib import Path
 
-from imprint.ingest import ImageFetchError, fetch_images
+from imprint.ingest import ImageFetchError
 from imprint.service import runs
 from imprint.service.runs import TrainWork
 from imprint.service.states import Status
 from imprint.store.blobs.base import BlobRef
 from imprint.worker.context import WorkerContext
 from imprint.worker.failures import Failure, classify
+from imprint.worker.photos import after_training, training_photos
 from imprint.worker.progress import ProgressWriter
+from imprint.worker.watch import JobWatch
 
 log = logging.getLogger(__name__)
 
@@ -22,10 +25,11 @@ def adapter_key(work: TrainWork) -> str:
     return f"adapters/{work.account_id}/{work.model_id}.safetensors"
 
 
-def train_model(ctx: WorkerContext, work: TrainWork, progress: ProgressWriter) -> BlobRef:
+def train_model(ctx: WorkerContext, work: TrainWork, progress: ProgressWriter,
+                cancel: threading.Event) -> BlobRef:
     """Fetches the images and trains the adapter; raises Failure with the status to record."""
     try:
-        images = fetch_images(work.image_urls, ctx.fetch_policy)
+        images = training_photos(ctx, work)
     except ImageFetchError as exc:
         raise Failure(Status.WRONG_IMAGE_URL, f"training images could not be used: {exc}") from exc
     ctx.work_dir.mkdir(parents=True, exist_ok=True)
@@ -33,7 +37,7 @@ def train_model(ctx: WorkerContext, work: TrainWork, progress: ProgressWriter) -
         out = Path(tmp) / "adapter.safetensors"
         try:
             ctx.engine.train(images, object_type=work.object_type, out_path=out, steps=work.train_steps,
-                             seed=work.seed, progress=progress, cancel=ctx.stopping)
+                             seed=work.seed, progress=progress, cancel=cancel)
         except Exception as exc:
             raise classify(exc, stage="training") from exc
         return ctx.blobs.put_file(adapter_key(work), out)
@@ -44,15 +48,24 @@ def run_train_job(ctx: WorkerContext, job_id: int) -> None:
         work = runs.begin_training(session, job_id=job_id, now=ctx.clock())
     if work is None:
         return
-    try:
-        blob = train_model(ctx, work, ProgressWriter(ctx, kind=runs.TRAIN, job_id=job_id))
-    except Failure as failure:
-        if failure.status is None:  # shutting down: the job stays TRAINING and is re-run on start
+    with JobWatch(ctx, kind=runs.TRAIN, job_id=job_id) as watch:
+        try:
+            blob = train_model(ctx, work, ProgressWriter(ctx, kind=runs.TRAIN, job_id=job_id), watch.event)
+        except Failure as failure:
+            # None: stopped by shutdown (the job stays TRAINING and is re-run on start, from its stored
+            # photos) or cancelled/deleted (the row already says so).
+            if failure.status is None:
+                if watch.ended_elsewhere:
+                    after_training(ctx, work, model_kept=False)
+                return
+            log.info("training job %s failed: %s %s", job_id, failure.status, failure.reason)
+            with ctx.sessions.begin() as session:
+                runs.fail_training(session, job_id=job_id, status=failure.status, reason=failure.reason,
+                                   now=ctx.clock())
+            after_training(ctx, work, model_kept=False)
             return
-        log.info("training job %s failed: %s %s", job_id, failure.status, failure.reason)
-        with ctx.sessions.begin() as session:
-            runs.fail_training(session, job_id=job_id, status=failure.status, reason=failure.reason,
-                               now=ctx.clock())
-        return
     with ctx.sessions.begin() as session:
-        runs.finish_training(session, job_id=job_id, adapter=blob, now=ctx.clock())
+        kept = runs.finish_training(session, job_id=job_id, adapter=blob, now=ctx.clock())
+    if not kept:  # cancelled or deleted in the last step: the adapter belongs to nobody
+        ctx.blobs.delete(blob.key)
+    after_training(ctx, work, model_kept=kept)
