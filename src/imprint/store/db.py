@@ -44,6 +44,10 @@ def migrate(engine: Engine) -> None:
         _serialize_migrations(conn)
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, "head")
+    if engine.dialect.name == "sqlite":
+        # A migration may have switched foreign keys off on its connection (0003); new connections
+        # get them back from _sqlite_pragmas.
+        engine.dispose()
 
 
 def _serialize_migrations(conn: Connection) -> None:

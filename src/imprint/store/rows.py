@@ -102,8 +102,9 @@ class TrainJobRow(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime)
     updated_at: Mapped[datetime] = mapped_column(DateTime)
 
+    # sqlite_autoincrement: a deleted row's id is never handed out again (migration 0003).
     __table_args__ = (Index("ix_train_jobs_account_origin", "account_id", "origin", "id"),
-                      Index("ix_train_jobs_status", "status"))
+                      Index("ix_train_jobs_status", "status"), {"sqlite_autoincrement": True})
 
 
 class InferenceJobRow(Base):
@@ -132,7 +133,7 @@ class InferenceJobRow(Base):
     updated_at: Mapped[datetime] = mapped_column(DateTime)
 
     __table_args__ = (Index("ix_inference_jobs_account", "account_id", "train_job_id"),
-                      Index("ix_inference_jobs_status", "status"))
+                      Index("ix_inference_jobs_status", "status"), {"sqlite_autoincrement": True})
 
 
 class ImageAssetRow(Base):
@@ -152,4 +153,5 @@ class ImageAssetRow(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime)
 
     __table_args__ = (Index("ux_image_assets_prompt_image", "prompt_id", "image_id", unique=True),
-                      Index("ix_image_assets_account_image", "account_id", "image_id"))
+                      Index("ix_image_assets_account_image", "account_id", "image_id"),
+                      {"sqlite_autoincrement": True})
