@@ -32,7 +32,8 @@ def test_upgrade_keeps_jobs_and_ids_are_not_reused(tmp_path: Path) -> None:
     with engine.begin() as c:
         insert(c, "accounts", id="a", name="a", created_at=WHEN)
         insert(c, "train_jobs", id=1, account_id="a", model_id="dog_1", origin="v1", name="n",
-               object_type="dog", image_urls="[]", train_steps=1, seed=1, status="FINISHED", progress=1.0, attempts=0,
+               object_type="dog", image_urls="[]", train_steps=1, seed=1, status="FINISHED", progress=1.0,
+               attempts=0,
                created_at=WHEN, updated_at=WHEN)
         for job_id in (1, 2):
             insert(c, "inference_jobs", id=job_id, prompt_id=f"p{job_id}", **JOB)
