@@ -11,7 +11,7 @@ import typer
 
 from imprint.auth.connection import TrustedProxies
 from imprint.cli import accounts, admin, evaluate, keys, policies, users, worker
-from imprint.cli.common import BlobUrl, Captioner, DatabaseUrl, DataDir, QueueUrl, console
+from imprint.cli.common import BlobUrl, Captioner, DatabaseUrl, DataDir, KeepTrainingPhotos, QueueUrl, console
 from imprint.cli.common import fail as _fail
 from imprint.config import Settings, bundled_base_model, default_data_dir
 
@@ -71,6 +71,11 @@ def serve(
     blob_url: BlobUrl = None,
     queue_url: QueueUrl = None,
     captioner: Captioner = "auto",
+    retention_days: Annotated[float | None, typer.Option(
+        min=0.0, envvar="IMPRINT_RETENTION_DAYS", show_default=False,
+        help="Delete models and inference jobs (with their adapters, photos and images) older than this "
+             "many days, swept hourly in the background (default: keep them until deleted).")] = None,
+    keep_training_photos: KeepTrainingPhotos = False,
 ) -> None:
     """Run the API server and its workers; the first start creates an account and an AccessKey."""
     from imprint.runtime import build_runtime
@@ -93,7 +98,8 @@ def serve(
                         trusted_proxies=_proxies(trusted_proxy or ()), rate_limit_per_s=rate_limit_per_s,
                         rate_limit_burst=rate_limit_burst, max_active_jobs_per_account=max_jobs_per_account,
                         nonce_store_url=nonce_store, database_url=database_url, blob_url=blob_url,
-                        queue_url=queue_url, captioner=captioner)
+                        queue_url=queue_url, captioner=captioner, retention_days=retention_days,
+                        keep_training_photos=keep_training_photos)
     runtime = build_runtime(settings)
     if runtime.first_key is not None:
         k = runtime.first_key

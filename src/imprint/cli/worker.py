@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from imprint.cli.common import BlobUrl, Captioner, DatabaseUrl, DataDir, QueueUrl
+from imprint.cli.common import BlobUrl, Captioner, DatabaseUrl, DataDir, KeepTrainingPhotos, QueueUrl
 from imprint.cli.common import fail as _fail
 from imprint.config import Settings, bundled_base_model, default_data_dir
 
@@ -45,6 +45,7 @@ def worker(
              "variable takes a comma-separated list.")] = None,
     loglevel: Annotated[str, typer.Option(help="Celery's log level.")] = "INFO",
     captioner: Captioner = "auto",
+    keep_training_photos: KeepTrainingPhotos = False,
 ) -> None:
     """Run a job worker: consumes the train and infer queues that `imprint serve --queue-url` fills."""
     from imprint.ingest import parse_networks
@@ -63,7 +64,8 @@ def worker(
     logging.basicConfig(level=logging.INFO, format=LOG_FORMAT)
     settings = Settings(data_dir=data_dir, base_model=base_model, device=device, database_url=database_url,
                         blob_url=blob_url, queue_url=queue_url, default_inference_steps=inference_steps,
-                        allow_fetch_from=tuple(str(n) for n in networks), captioner=captioner)
+                        allow_fetch_from=tuple(str(n) for n in networks), captioner=captioner,
+                        keep_training_photos=keep_training_photos)
     from imprint.worker.celery_worker import build_worker
 
     code = build_worker(settings).run(queues=lanes, pool=pool, concurrency=concurrency, loglevel=loglevel)
