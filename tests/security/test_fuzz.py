@@ -25,12 +25,18 @@ PARAMS: dict[str, tuple[str, ...]] = {
     "addModelTrainJob": ("name", "objectType", "imageUrl", "trainSteps"),
     "queryModelTrainStatus": ("modelId",),
     "queryModelTrainJobList": (),
-    "addInferenceJob": ("modelId", "prompt", "imageNumber", "seed"),
+    "addInferenceJob": ("modelId", "prompt", "imageNumber", "seed", "negativePrompt", "steps",
+                        "guidanceScale", "width", "height", "adapterScale", "scheduler"),
     "queryInferenceJobInfo": ("inferenceJobId",),
     "queryImageAsset": ("modelId", "promptId", "imageId", "encodeFormat"),
     "addPreModelInferenceJob": ("imageUrl", "prompt", "trainSteps", "imageNumber", "seed", "strength"),
     "queryPreModelInferenceJobInfo": ("inferenceJobId",),
     "queryImageAssetFromImageId": ("imageId", "encodeFormat"),
+    "cancelModelTrainJob": ("modelId",),
+    "cancelInferenceJob": ("inferenceJobId",),
+    "deleteModel": ("modelId",),
+    "deleteInferenceJob": ("inferenceJobId",),
+    "downloadModel": ("modelId", "format", "encodeFormat"),
 }
 
 text = st.text(st.characters(exclude_categories=("Cs",)), max_size=40)
