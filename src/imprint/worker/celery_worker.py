@@ -30,6 +30,7 @@ from imprint.queue.base import Interrupted, JobQueue, Runner
 from imprint.queue.celery import CeleryQueue, ImprintCelery, JobLeases, make_celery
 from imprint.service import runs
 from imprint.worker.assemble import build_worker_context, open_database
+from imprint.worker.cache_prune import CachePruner
 from imprint.worker.context import WorkerContext
 from imprint.worker.dispatch import Dispatcher
 from imprint.worker.engine_runtime import EngineRuntime
@@ -106,6 +107,8 @@ class CeleryWorker:
         resume = threading.Timer(self.leases.ttl_s + 1.0, self.resume)
         resume.daemon = True
         resume.start()
+        pruner = CachePruner(self.settings.blob_cache_dir, self.ctx.sessions)
+        pruner.start()
         worker_shutting_down.connect(stopping, weak=False)
         try:
             code = self.app.worker_main([
@@ -115,6 +118,7 @@ class CeleryWorker:
                 "--without-gossip", "--without-mingle", "--without-heartbeat"])
         finally:
             resume.cancel()
+            pruner.stop()
             worker_shutting_down.disconnect(stopping)
             self.close()
         return int(code or 0)
