@@ -48,6 +48,9 @@ class Settings:
     allow_fetch_from: tuple[str, ...] = ()
     key_cache_ttl_s: float = 2.0
     asset_cache_bytes: int = 64 * 1024 * 1024
+    # How long a cached image is served without asking the database whether it was deleted meanwhile
+    # (by another API process: this one drops it from its cache at once).
+    asset_recheck_s: float = 2.0
     # Retention (docs/security.md): models and inference jobs older than this many days are deleted
     # with everything made from them, swept every `retention_sweep_s`; None keeps them until deleted.
     retention_days: float | None = None

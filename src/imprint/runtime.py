@@ -92,8 +92,7 @@ def build_runtime(settings: Settings, *, engine_runtime: EngineRuntime | None = 
         settings=settings, sessions=sessions, blobs=blobs, queue=queue,
         keys=SqlKeyLookup(sessions, box, ttl=settings.key_cache_ttl_s),
         nonces=open_nonce_store(settings.nonce_url),
-        # Another API process's delete reaches this one's image cache as a key change does.
-        assets=AssetCache(settings.asset_cache_bytes, recheck_s=settings.key_cache_ttl_s),
+        assets=AssetCache(settings.asset_cache_bytes, recheck_s=settings.asset_recheck_s),
         known_object_types=KNOWN_OBJECT_TYPES, clock=utcnow,
         policies=SqlPolicySource(sessions, ttl=settings.key_cache_ttl_s),
         limiter=make_limiter(settings.rate_limit_per_s, settings.rate_limit_burst),

@@ -55,6 +55,7 @@ def _until(predicate, what: str, timeout: float = 120) -> None:  # type: ignore[
         time.sleep(0.05)
 
 
+@pytest.mark.slow
 def test_cancel_mid_training_stops_the_engine(srv: Server, image_urls: list[str]) -> None:
     model_id = _train(srv, image_urls, LONG_TRAINING)
     _until(lambda: _model(srv, model_id)["jobTrainProgress"] > 0.05, "training never made progress")
@@ -124,6 +125,7 @@ def test_cancel_a_queued_training(srv: Server, image_urls: list[str]) -> None:
     assert _model(srv, queued_id)["jobTrainProgress"] == 0.0
 
 
+@pytest.mark.slow
 def test_cancel_mid_inference(srv: Server, image_urls: list[str]) -> None:
     model_id = train_model(srv.new_client(), image_urls, steps=2)
     # 200 steps at 512x512: long enough on a CPU to be caught running.

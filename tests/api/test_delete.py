@@ -152,6 +152,7 @@ def test_delete_one_inference_job(srv: Server, trained: str) -> None:
     assert [j["id"] for m in listed if m["modelId"] == trained for j in m["inferenceJobList"]] == [keep["id"]]
 
 
+@pytest.mark.slow
 def test_delete_model_with_a_running_job_cancels_it(srv: Server, image_urls: list[str]) -> None:
     model_id = train_model(srv.new_client(), image_urls, steps=2)
     job = infer(srv, model_id, steps=200, width=512, height=512)
@@ -277,3 +278,37 @@ def _now():  # type: ignore[no-untyped-def]
     from datetime import UTC, datetime
 
     return datetime.now(UTC).replace(tzinfo=None)
+
+
+def test_another_processes_image_cache_notices_a_delete(srv: Server, trained: str) -> None:
+    """With several API processes, the one that deletes drops its own cached images at once; another
+    process's cache serves a deleted image for at most `asset_recheck_s`, then asks the database."""
+    from imprint.service import assets
+    from imprint.service.errors import DataNotFound
+
+    job = finished(srv, infer(srv, trained)["id"])
+    services = srv.runtime.services
+    account = srv.runtime.first_key.account_id  # type: ignore[union-attr]
+    clock = [0.0]
+    other = assets.AssetCache(1 << 20, recheck_s=2.0, clock=lambda: clock[0])
+
+    def read() -> bytes:
+        with services.sessions() as session:
+            return assets.find_image(
+                session,
+                account_id=account,
+                model_id=trained,
+                prompt_id=job["promptId"],
+                image_id="0000.png",
+                blobs=services.blobs,
+                cache=other,
+            ).data
+
+    data = read()
+    call_new(
+        srv, "Personalizedtxt2imgDeleteInferenceJob", "deleteInferenceJob", body={"inferenceJobId": job["id"]}
+    )
+    assert read() == data  # within recheck_s: from that process's memory
+    clock[0] = 2.5
+    with pytest.raises(DataNotFound):
+        read()
