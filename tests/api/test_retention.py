@@ -67,6 +67,8 @@ def test_serve_takes_the_retention_flags(monkeypatch: pytest.MonkeyPatch, tmp_pa
     )
     assert result.exit_code == 0, result.output
     assert seen["settings"].retention_days == 7.5 and seen["settings"].keep_training_photos is True
+    refused = CliRunner().invoke(app, ["serve", "--data-dir", str(tmp_path), "--retention-days", "0"])
+    assert refused.exit_code == 2 and "more than 0 days" in refused.output
     CliRunner().invoke(app, ["serve", "--data-dir", str(tmp_path)])
     assert seen["settings"].retention_days is None and seen["settings"].keep_training_photos is False
 

@@ -72,7 +72,7 @@ def serve(
     queue_url: QueueUrl = None,
     captioner: Captioner = "auto",
     retention_days: Annotated[float | None, typer.Option(
-        min=0.0, envvar="IMPRINT_RETENTION_DAYS", show_default=False,
+        envvar="IMPRINT_RETENTION_DAYS", show_default=False,
         help="Delete models and inference jobs (with their adapters, photos and images) older than this "
              "many days, swept hourly in the background (default: keep them until deleted).")] = None,
     keep_training_photos: KeepTrainingPhotos = False,
@@ -87,6 +87,9 @@ def serve(
                     "with a diffusers Stable Diffusion folder or hub id")
     from imprint.ingest import parse_networks
 
+    if retention_days is not None and retention_days <= 0:
+        raise typer.BadParameter("must be more than 0 days (leave it out to keep everything until deleted)",
+                                 param_hint="--retention-days")
     try:
         networks = parse_networks(allow_fetch_from or ())
     except ValueError as exc:
