@@ -52,7 +52,8 @@ def test_mock_training_reports_progress_and_images_are_placeholders(mock_server:
     assert done.job_status == "FINISHED" and len(done.result_image_url) == 2
 
     asset = client.personalizedtxt_2img_query_image_asset(m.Personalizedtxt2imgQueryImageAssetRequest(
-        model_id=model_id, prompt_id=done.prompt_id, image_id=done.result_image_url[1], encode_format="base64"))
+        model_id=model_id, prompt_id=done.prompt_id, image_id=done.result_image_url[1],
+        encode_format="base64"))
     assert asset.headers["x-imprint-mock"] == "true"
     png = base64.b64decode(asset.body)
     image = Image.open(io.BytesIO(png))

@@ -80,11 +80,17 @@ class DeliveryLoop:
     def run_once(self) -> int:
         """Sends every due row this process could claim; returns how many were tried."""
         claimed = self._claim()
-        for row_id in claimed:
-            if self._stop.is_set():
+        for index, row_id in enumerate(claimed):
+            if self._stop.is_set():  # shutting down: hand the rest back rather than hold them a lease
+                self._release(claimed[index:])
                 break
             self._send(row_id)
         return len(claimed)
+
+    def _release(self, row_ids: list[int]) -> None:
+        with self.sessions.begin() as session:
+            session.execute(update(WebhookDeliveryRow).where(WebhookDeliveryRow.id.in_(row_ids))
+                            .values(claimed_until=None))
 
     def _claim(self) -> list[int]:
         now = self.clock()

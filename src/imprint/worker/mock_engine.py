@@ -18,7 +18,6 @@ import numpy as np
 from PIL import Image, ImageDraw
 from safetensors.numpy import save_file
 
-from imprint.engine.errors import Cancelled
 from imprint.worker.engine_runtime import Fraction
 
 TRAIN_SECONDS = 1.0
@@ -34,7 +33,7 @@ class MockEngine:
               progress: Fraction, cancel: threading.Event) -> None:
         for step in range(1, TRAIN_STEPS_SHOWN + 1):
             if cancel.wait(TRAIN_SECONDS / TRAIN_STEPS_SHOWN):
-                raise Cancelled("stopped")
+                raise _cancelled()
             progress(step / TRAIN_STEPS_SHOWN)
         save_file({"mock": np.zeros(1, dtype=np.float32)}, str(out_path),
                   metadata={"imprint.mock": "true", "object_type": object_type, "steps": str(steps),
@@ -49,11 +48,18 @@ class MockEngine:
         images = []
         for index in range(num_images):
             if cancel.is_set():
-                raise Cancelled("stopped")
+                raise _cancelled()
             images.append(placeholder(prompt, size, seed=seed, index=index))
             progress((index + 1) / num_images)
         time.sleep(0)  # yields, as a real step would, so cancellation is seen between jobs
         return images
+
+
+def _cancelled() -> Exception:
+    # Imported only when needed: the engine package loads torch and diffusers, which mock mode avoids.
+    from imprint.engine.errors import Cancelled
+
+    return Cancelled("stopped")
 
 
 def placeholder(prompt: str, size: tuple[int, int], *, seed: int, index: int) -> Image.Image:
