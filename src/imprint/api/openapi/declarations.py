@@ -81,8 +81,13 @@ class Declaration:
     extra_responses: dict[str, Any] = field(default_factory=dict)
 
 
-TEXT: Schema = {"type": "string", "minLength": 1}
-URLS: Schema = {"type": "array", "items": {"type": "string", "minLength": 1}, "minItems": 1, "maxItems": 50,
+# Strings are stored as given; NUL is refused (PostgreSQL cannot store it).
+NO_NUL = "^[^\\u0000]*$"
+TEXT: Schema = {"type": "string", "minLength": 1, "pattern": NO_NUL}
+PROMPT: Schema = {"type": "string", "minLength": 1, "maxLength": 2000,
+                  "pattern": "^[^\\u0000]*\\S[^\\u0000]*$", "description": "Not blank."}
+URL: Schema = {"type": "string", "minLength": 1, "maxLength": 2048, "pattern": NO_NUL}
+URLS: Schema = {"type": "array", "items": URL, "minItems": 1, "maxItems": 50,
                 "description": "http(s) URLs of the photos; only public addresses are fetched."}
 SEED = Param("seed", {"type": "integer", "minimum": -1, "maximum": 2147483647},
              description="-1 or absent: the service picks one and keeps it.")
@@ -102,8 +107,9 @@ IMAGE_RESPONSES = {
 DECLARATIONS: dict[str, Declaration] = {
     "Personalizedtxt2imgAddModelTrainJob": Declaration(
         "Train a personalized model (DreamBooth-LoRA adapter) from photos of one subject.",
-        (Param("name", {"type": "string", "minLength": 1, "maxLength": 256}, True),
-         Param("objectType", {"type": "string", "minLength": 1, "maxLength": 64}, True,
+        (Param("name", {"type": "string", "minLength": 1, "maxLength": 256, "pattern": NO_NUL}, True),
+         Param("objectType", {"type": "string", "minLength": 1, "maxLength": 64,
+                              "pattern": "^[A-Za-z]+(?:[ -][A-Za-z]+)*$"}, True,
                "The subject's class word: girl, man, dog..."),
          Param("imageUrl", URLS, True), TRAIN_STEPS, CALLBACK),
         ref("TrainJob")),
@@ -118,8 +124,7 @@ DECLARATIONS: dict[str, Declaration] = {
     "Personalizedtxt2imgAddInferenceJob": Declaration(
         "Render a trained model's subject into scenes from a prompt.",
         (Param("modelId", TEXT, True),
-         Param("prompt", {"type": "string", "minLength": 1, "maxLength": 2000}, True,
-               "Names the subject as <special-token>."),
+         Param("prompt", PROMPT, True, "Names the subject as <special-token>."),
          IMAGE_NUMBER, SEED, CALLBACK),
         ref("InferenceJob")),
     "Personalizedtxt2imgQueryInferenceJobInfo": Declaration(
@@ -131,7 +136,7 @@ DECLARATIONS: dict[str, Declaration] = {
     "PersonalizedTextToImageAddInferenceJob": Declaration(
         "Train on reference photos and render in one job (v2).",
         (Param("imageUrl", URLS, True),
-         Param("prompt", {"type": "string", "minLength": 1, "maxLength": 2000}, True),
+         Param("prompt", PROMPT, True),
          TRAIN_STEPS, IMAGE_NUMBER, SEED,
          Param("strength", {"type": "number", "exclusiveMinimum": 0, "maximum": 1},
                description="Clamped to 0.3-0.8; default 0.5."), CALLBACK),
