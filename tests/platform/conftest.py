@@ -13,18 +13,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "api"))
 
 from apikit import ImageServer, Server, png_bytes, start_server  # noqa: E402
-
-from imprint.config import Settings  # noqa: E402
-
-
-def mock_settings(data_dir: Path, **overrides: object) -> Settings:
-    values: dict[str, object] = dict(
-        data_dir=data_dir, mock=True, key_cache_ttl_s=0.0, rate_limit_per_s=0.0,
-        # The image server and the webhook receivers listen on loopback.
-        allow_fetch_from=("127.0.0.0/8",),
-        webhook_retry_base_s=0.2, webhook_retry_cap_s=0.5, webhook_poll_s=0.05)
-    values.update(overrides)
-    return Settings(**values)  # type: ignore[arg-type]
+from platformkit import mock_settings  # noqa: E402
 
 
 @pytest.fixture(scope="session")

@@ -14,9 +14,8 @@ import pytest
 from alibabacloud_aicontent20240611 import models as m
 from alibabacloud_tea_openapi import utils_models as open_api_util_models
 from apikit import Server, free_port, running, start_server, wait_for
-from conftest import mock_settings
 from darabonba.runtime import RuntimeOptions
-from receiver import Receiver
+from platformkit import Receiver, mock_settings
 from typer.testing import CliRunner
 
 from imprint.cli.main import app as cli

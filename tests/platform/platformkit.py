@@ -1,5 +1,6 @@
-"""A webhook receiver on loopback that verifies each delivery with the `standardwebhooks` package,
-as a customer's would, and can be down (not listening) for a while."""
+"""Helpers of the platform tests (and the Celery webhook test): mock-mode settings, and a webhook
+receiver on loopback that verifies each delivery with the `standardwebhooks` package, as a customer's
+would, and can be down (not listening) for a while."""
 
 from __future__ import annotations
 
@@ -7,9 +8,22 @@ import http.server
 import json
 import threading
 import time
+from pathlib import Path
 from typing import Any
 
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
+
+from imprint.config import Settings
+
+
+def mock_settings(data_dir: Path, **overrides: object) -> Settings:
+    values: dict[str, object] = dict(
+        data_dir=data_dir, mock=True, key_cache_ttl_s=0.0, rate_limit_per_s=0.0,
+        # The image server and the webhook receivers listen on loopback.
+        allow_fetch_from=("127.0.0.0/8",),
+        webhook_retry_base_s=0.2, webhook_retry_cap_s=0.5, webhook_poll_s=0.05)
+    values.update(overrides)
+    return Settings(**values)  # type: ignore[arg-type]
 
 
 class Receiver:
