@@ -69,3 +69,23 @@ def test_every_response_is_marked_even_errors(mock_server: Server) -> None:
     for path in ("/api/v1/personalizedtxt2img/queryModelTrainJobList", "/nowhere", "/openapi.json"):
         resp = httpx.get(f"http://{mock_server.endpoint}{path}")
         assert resp.headers["x-imprint-mock"] == "true", path
+
+
+def test_placeholders_take_the_asked_size_and_stop_when_cancelled() -> None:
+    import threading
+    from types import SimpleNamespace
+
+    import pytest
+
+    from imprint.engine.errors import Cancelled
+    from imprint.worker.mock_engine import MockEngine
+
+    steps: list[float] = []
+    images = MockEngine().generate(prompt="p", adapter=None, num_images=2, seed=1, progress=steps.append,
+                                   cancel=threading.Event(), controls=SimpleNamespace(width=64, height=96))
+    assert [i.size for i in images] == [(64, 96), (64, 96)] and steps == [0.5, 1.0]
+    stop = threading.Event()
+    stop.set()
+    with pytest.raises(Cancelled):
+        MockEngine().generate(prompt="p", adapter=None, num_images=1, seed=1, progress=steps.append,
+                              cancel=stop)

@@ -12,7 +12,7 @@ from imprint.service import job_events
 from imprint.store.blobs import open_blob_store
 from imprint.store.db import make_engine, make_session_factory, migrate
 from imprint.webhooks.payload import job_object
-from imprint.worker.context import WorkerContext
+from imprint.worker.context import JobEngine, WorkerContext
 from imprint.worker.engine_runtime import EngineRuntime
 
 
@@ -35,9 +35,11 @@ def build_worker_context(settings: Settings, sessions: sessionmaker[Session], *,
     if engine_runtime is None and settings.mock:
         from imprint.worker.mock_engine import MockEngine
 
-        engine_runtime = MockEngine()  # type: ignore[assignment]  # the same two calls, no model
+        engine: JobEngine = MockEngine()  # the same two calls, no model
+    else:
+        engine = engine_runtime or EngineRuntime(
+            settings.base_model_source, device=settings.device, captioner=settings.captioner)
     return WorkerContext(
         sessions=sessions, blobs=blobs, fetch_policy=policy, work_dir=settings.work_dir,
-        engine=engine_runtime or EngineRuntime(
-            settings.base_model_source, device=settings.device, captioner=settings.captioner),
+        engine=engine,
         default_inference_steps=settings.default_inference_steps)

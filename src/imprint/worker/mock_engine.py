@@ -39,12 +39,13 @@ class MockEngine:
                   metadata={"imprint.mock": "true", "object_type": object_type, "steps": str(steps),
                             "images": str(len(images))})
 
-    def generate(self, *, prompt: str, adapter: Path | None, num_images: int, seed: int, steps: int,
-                 strength: float | None, progress: Fraction, cancel: threading.Event,
-                 width: int | None = None, height: int | None = None,
-                 **controls: object) -> list[Image.Image]:
-        """`controls` are the other generation fields; a placeholder has no use for them."""
-        size = (width or DEFAULT_SIZE, height or DEFAULT_SIZE)
+    def generate(self, *, prompt: str, adapter: Path | None, num_images: int, seed: int,
+                 progress: Fraction, cancel: threading.Event, controls: object = None,
+                 **unused: object) -> list[Image.Image]:
+        """Of the generation controls only the size matters to a placeholder; steps, strength and the
+        rest arrive in `unused`."""
+        size = (getattr(controls, "width", None) or DEFAULT_SIZE,
+                getattr(controls, "height", None) or DEFAULT_SIZE)
         images = []
         for index in range(num_images):
             if cancel.is_set():
