@@ -12,7 +12,9 @@ import numpy as np
 from PIL import Image, ImageCms, ImageOps
 
 SIXTEEN_BIT = ("I;16", "I;16L", "I;16B", "I;16N")
-WITH_ALPHA = ("RGBA", "LA", "PA", "RGBa", "La")
+WITH_ALPHA = ("RGBA", "LA", "PA")
+# Premultiplied alpha, undone first (Pillow converts La to nothing but LA).
+PREMULTIPLIED = {"RGBa": "RGBA", "La": "LA"}
 # Transparent areas become white, as most viewers show them; black would read as part of the subject.
 BACKGROUND = (255, 255, 255)
 
@@ -33,13 +35,15 @@ def to_rgb(image: Image.Image) -> Image.Image:
     above 255 and as 8-bit otherwise; mode F as 0-1 when no value is above 1 and as 0-255 otherwise.
     Values outside the range are clipped. Raises ValueError for a mode it cannot read.
     """
+    if image.mode in PREMULTIPLIED:
+        image = image.convert(PREMULTIPLIED[image.mode])
     alpha = _alpha(image)
     if image.mode in SIXTEEN_BIT or image.mode in ("I", "F"):
         image = _grey_to_l(image)
     elif image.mode == "LAB":
         lab, srgb = ImageCms.createProfile("LAB"), ImageCms.createProfile("sRGB")
         image = ImageCms.profileToProfile(image, lab, srgb, outputMode="RGB")
-    elif image.mode in ("P", "PA", "RGBa", "La"):
+    elif image.mode in ("P", "PA"):
         image = image.convert("RGBA")
     rgb = image.convert("RGB")
     if alpha is None:
@@ -52,7 +56,7 @@ def to_rgb(image: Image.Image) -> Image.Image:
 def _alpha(image: Image.Image) -> Image.Image | None:
     """The image's opacity as an L mask, or None when every pixel is opaque."""
     if image.mode in WITH_ALPHA or image.mode == "P" and "transparency" in image.info:
-        return image.convert("RGBA").getchannel("A") if image.mode != "La" else image.getchannel("A")
+        return image.convert("RGBA").getchannel("A")
     transparent = image.info.get("transparency")
     if transparent is None or image.mode in ("RGBA", "LA"):
         return None
