@@ -46,9 +46,10 @@ def test_a_photo_of_exactly_the_pixel_limit_is_accepted_and_scaled_down() -> Non
     image = decode_image(big, POLICY)
     assert image.size == (3277, 2048) and image.mode == "RGB"
     crop = choose_square(image, "cup")
-    scale = 2048 / 400
-    cup = tuple(round(v * s) for v, s in zip(COFFEE_CUP, (8000 / 600 * 2048 / 5000, scale) * 2, strict=True))
-    assert crop.side == 2048 and inside(cup, crop.box), (crop, cup)  # type: ignore[arg-type]
+    sx, sy = 3277 / 600, 2048 / 400  # the 600x400 photo as decoded
+    left, top, right, bottom = COFFEE_CUP
+    cup = (round(left * sx), round(top * sy), round(right * sx), round(bottom * sy))
+    assert crop.side == 2048 and inside(cup, crop.box), (crop, cup)
 
 
 def test_a_png_of_exactly_the_pixel_limit_is_accepted_and_one_row_more_refused() -> None:
