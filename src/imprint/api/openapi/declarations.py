@@ -34,6 +34,7 @@ INFERENCE_JOB: Schema = {
         "createTime": {"type": "string", "description": "UTC, ISO-8601 without a zone, microseconds."},
         "createUserId": NULLABLE_TEXT,
         "failureReason": NULLABLE_TEXT,
+        "controls": {"type": ["object", "null"], "description": "The generation controls asked for."},
     },
 }
 
@@ -78,6 +79,8 @@ class Declaration:
     # The envelope's `data`; None for the image operations, which answer the image itself.
     result: Schema | None = None
     tags: tuple[str, ...] = ("v1",)
+    # What an operation answering a file (result None) sends, by media type.
+    files: tuple[str, ...] = ("image/png", "text/plain")
     extra_responses: dict[str, Any] = field(default_factory=dict)
 
 
@@ -99,6 +102,20 @@ ENCODE_FORMAT = Param("encodeFormat", {"type": "string", "enum": ["", "base64"]}
 CALLBACK = Param("callbackUrl", {"type": "string", "minLength": 1, "maxLength": 1000},
                  description="Called (signed per Standard Webhooks) when this job starts, finishes or "
                              "fails; only addresses image URLs could be fetched from. Not in the SDK models.")
+
+# Optional fields of both inference operations (docs/api-decisions.md, "Generation controls").
+GENERATION_CONTROLS = (
+    Param("negativePrompt", {"type": "string", "maxLength": 2000, "pattern": NO_NUL}),
+    Param("steps", {"type": "integer", "minimum": 1, "maximum": 200}),
+    Param("guidanceScale", {"type": "number", "minimum": 0, "maximum": 30}),
+    Param("width", {"type": "integer", "minimum": 64, "maximum": 2048, "multipleOf": 8},
+          description="Also at most 4x the model's native side."),
+    Param("height", {"type": "integer", "minimum": 64, "maximum": 2048, "multipleOf": 8}),
+    Param("adapterScale", {"type": "number", "minimum": 0, "maximum": 2}),
+    Param("scheduler", {"type": "string", "enum": ["dpmpp_2m", "euler_a", "euler", "ddim"]}),
+)
+MODEL_ID = Param("modelId", TEXT, True)
+JOB_ID = Param("inferenceJobId", TEXT, True)
 
 IMAGE_RESPONSES = {
     "304": {"description": "The If-None-Match ETag still matches."},
@@ -125,7 +142,7 @@ DECLARATIONS: dict[str, Declaration] = {
         "Render a trained model's subject into scenes from a prompt.",
         (Param("modelId", TEXT, True),
          Param("prompt", PROMPT, True, "Names the subject as <special-token>."),
-         IMAGE_NUMBER, SEED, CALLBACK),
+         IMAGE_NUMBER, SEED, CALLBACK, *GENERATION_CONTROLS),
         ref("InferenceJob")),
     "Personalizedtxt2imgQueryInferenceJobInfo": Declaration(
         "One inference job (v1 or v2).", (Param("inferenceJobId", TEXT, True),), ref("InferenceJob")),
@@ -139,11 +156,36 @@ DECLARATIONS: dict[str, Declaration] = {
          Param("prompt", PROMPT, True),
          TRAIN_STEPS, IMAGE_NUMBER, SEED,
          Param("strength", {"type": "number", "exclusiveMinimum": 0, "maximum": 1},
-               description="Clamped to 0.3-0.8; default 0.5."), CALLBACK),
+               description="Clamped to 0.3-0.8; default 0.5."), CALLBACK, *GENERATION_CONTROLS),
         ref("InferenceJob"), ("v2",)),
     "PersonalizedTextToImageQueryPreModelInferenceJobInfo": Declaration(
         "One v2 inference job.", (Param("inferenceJobId", TEXT, True),), ref("InferenceJob"), ("v2",)),
     "PersonalizedTextToImageQueryImageAsset": Declaration(
         "One generated image by its service-wide id (v2).",
         (Param("imageId", TEXT, True), ENCODE_FORMAT), None, ("v2",), IMAGE_RESPONSES),
+    # Beyond the contract (docs/api-decisions.md); a declaration only shows once the table has the row.
+    "Personalizedtxt2imgCancelModelTrainJob": Declaration(
+        "Cancel a model's training; it ends TRAINING_TERMINATED with the reason cancelled.",
+        (MODEL_ID,), ref("TrainJob"), ("jobs",)),
+    "Personalizedtxt2imgCancelInferenceJob": Declaration(
+        "Cancel an inference job (v1 or v2); it ends INFERRING_TERMINATED with the reason cancelled.",
+        (JOB_ID,), ref("InferenceJob"), ("jobs",)),
+    "Personalizedtxt2imgDeleteModel": Declaration(
+        "Delete a model: its adapter, training photos, inference jobs and their images.",
+        (MODEL_ID,),
+        {"type": "object", "required": ["modelId", "deletedInferenceJobs", "deletedImages"],
+         "properties": {"modelId": {"type": "string"},
+                        "deletedInferenceJobs": {"type": "array", "items": {"type": "string"}},
+                        "deletedImages": {"type": "integer", "minimum": 0}}}, ("jobs",)),
+    "Personalizedtxt2imgDeleteInferenceJob": Declaration(
+        "Delete an inference job and its images.", (JOB_ID,),
+        {"type": "object", "required": ["inferenceJobId", "deletedImages"],
+         "properties": {"inferenceJobId": {"type": "string"},
+                        "deletedImages": {"type": "integer", "minimum": 0}}},
+        ("jobs",)),
+    "Personalizedtxt2imgDownloadModel": Declaration(
+        "Download a trained adapter: the safetensors file, or the kohya or diffusers export.",
+        (MODEL_ID, Param("format", {"type": "string", "enum": ["safetensors", "kohya", "diffusers"]}),
+         ENCODE_FORMAT),
+        None, ("jobs",), files=("application/octet-stream", "application/zip", "text/plain")),
 }

@@ -46,9 +46,10 @@ def _envelope(data: dict[str, Any]) -> dict[str, Any]:
 
 def _success(decl: Declaration) -> dict[str, Any]:
     if decl.result is None:
-        return {"description": "The image: PNG bytes, or its Base64 text with encodeFormat=base64.",
-                "content": {"image/png": {"schema": {"type": "string", "contentMediaType": "image/png"}},
-                            "text/plain": {"schema": {"type": "string", "contentEncoding": "base64"}}}}
+        content = {media: {"schema": {"type": "string", "contentEncoding": "base64"} if media == "text/plain"
+                           else {"type": "string", "contentMediaType": media}} for media in decl.files}
+        return {"description": "The file itself, or its Base64 text with encodeFormat=base64.",
+                "content": content}
     return {"description": "The result in the AiContent envelope.",
             "content": {"application/json": {"schema": _envelope(decl.result)}}}
 
