@@ -115,6 +115,13 @@ def test_a_jobs_callback_url_and_the_event_filter(mock_server: Server, image_url
         endpoint = imprint("webhooks", "add", only_failures.url, "--account", account, "--event",
                            "training.failed", "--data-dir", data_dir, "--json")
         only_failures.secret = endpoint["secret"]
+        listed = imprint("webhooks", "list", "--account", account, "--data-dir", data_dir, "--json")
+        hook_id = endpoint["webhookId"]
+        assert [(h["webhookId"], h["events"]) for h in listed] == [(hook_id, ["training.failed"])]
+        assert "secret" not in listed[0]
+        wide = {"COLUMNS": "200"}
+        table = runner.invoke(cli, ["webhooks", "list", "--data-dir", data_dir], env=wide).output
+        assert hook_id in table  # the table, for people
         model_id = _train(mock_server, image_urls, callbackUrl=callback.url)
         assert _model(mock_server, model_id)["jobStatus"] == "FINISHED"
         callback.wait_for(2)

@@ -16,6 +16,14 @@ from imprint.service.job_events import EVENTS
 app = typer.Typer(help="Manage webhook endpoints and see their deliveries.", no_args_is_help=True)
 
 
+def _table(*headers: str) -> Table:
+    # Ids and URLs are copied from here into other commands: wrapped in a narrow terminal, never cut.
+    table = Table()
+    for header in headers:
+        table.add_column(header, overflow="fold")
+    return table
+
+
 @app.command("add")
 def add(
     url: Annotated[str, typer.Argument(help="The receiver's http(s) URL.")],
@@ -47,7 +55,7 @@ def list_(data_dir: DataDir = default_data_dir(), as_json: AsJson = False,
     if as_json:
         emit([wire.webhook(e) for e in rows])
         return
-    table = Table("webhook id", "account", "url", "events", "created")
+    table = _table("webhook id", "account", "url", "events", "created")
     for e in rows:
         created = e.created_at.isoformat(timespec="seconds")
         table.add_row(e.id, e.account_id, e.url, ", ".join(e.events), created)
@@ -75,7 +83,7 @@ def deliveries(
     if as_json:
         emit([wire.delivery(d) for d in rows])
         return
-    table = Table("id", "event", "job", "url", "state", "attempts", "last answer", "next attempt")
+    table = _table("id", "event", "job", "url", "state", "attempts", "last answer", "next attempt")
     for d in rows:
         answer = str(d.last_status) if d.last_status is not None else (d.last_error or "")
         table.add_row(str(d.id), d.event, f"{d.job_kind} {d.job_id}", d.url, d.state, str(d.attempts), answer,
