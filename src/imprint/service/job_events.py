@@ -68,15 +68,17 @@ def _envelope(kind: str, payload: dict[str, Any], now: datetime) -> str:
                        "data": payload}, separators=(",", ":"), ensure_ascii=False)
 
 
-def install(sessions: sessionmaker[Session], payload: Payload,
-            clock: Callable[[], datetime] = _utcnow) -> None:
-    """Makes every session of `sessions` write outbox rows for the job events it commits."""
+class OutboxWriter:
+    """The session listener: outbox rows for the job events each flush writes."""
 
-    def after_flush(session: Session, _context: Any) -> None:
+    def __init__(self, payload: Payload, clock: Callable[[], datetime] = _utcnow) -> None:
+        self.payload, self.clock = payload, clock
+
+    def after_flush(self, session: Session, _context: Any) -> None:
         # After the flush, new rows have their ids; new/dirty and the attribute history still show
         # what this flush wrote. Rows added here are flushed by the commit's next flush.
         pending: dict[int, tuple[JobRow, list[WebhookDeliveryRow]]] = session.info.setdefault(_PENDING, {})
-        now = clock()
+        now = self.clock()
         with session.no_autoflush:
             for row, new in [*((r, True) for r in session.new), *((r, False) for r in session.dirty)]:
                 if not isinstance(row, TrainJobRow | InferenceJobRow):
@@ -84,16 +86,17 @@ def install(sessions: sessionmaker[Session], payload: Payload,
                 status = _entered(row, new)
                 kind = event_for(row, status) if status is not None else None
                 if kind is not None:
-                    deliveries = _deliveries(session, row, kind, now)
+                    deliveries = self._deliveries(session, row, kind, now)
                     if deliveries:
                         pending[id(row)] = (row, deliveries)
                 elif id(row) in pending:  # changed again after its event: send it as it now is
                     held, deliveries = pending[id(row)]
                     for delivery in deliveries:
-                        delivery.payload = _envelope(delivery.event, payload(session, held),
+                        delivery.payload = _envelope(delivery.event, self.payload(session, held),
                                                      delivery.created_at)
 
-    def _deliveries(session: Session, row: JobRow, kind: str, now: datetime) -> list[WebhookDeliveryRow]:
+    def _deliveries(self, session: Session, row: JobRow, kind: str,
+                    now: datetime) -> list[WebhookDeliveryRow]:
         targets: list[tuple[str | None, str]] = [
             (e.id, e.url) for e in session.scalars(select(WebhookEndpointRow).where(
                 WebhookEndpointRow.account_id == row.account_id)) if kind in e.events]
@@ -101,7 +104,7 @@ def install(sessions: sessionmaker[Session], payload: Payload,
             targets.append((None, row.callback_url))
         if not targets:
             return []
-        body = _envelope(kind, payload(session, row), now)
+        body = _envelope(kind, self.payload(session, row), now)
         out = []
         for endpoint_id, url in targets:
             delivery = WebhookDeliveryRow(
@@ -113,9 +116,15 @@ def install(sessions: sessionmaker[Session], payload: Payload,
             out.append(delivery)
         return out
 
+    @staticmethod
     def forget(session: Session, *_args: Any) -> None:
         session.info.pop(_PENDING, None)
 
-    event.listen(sessions, "after_flush", after_flush)
-    event.listen(sessions, "after_commit", forget)
-    event.listen(sessions, "after_soft_rollback", forget)
+
+def install(sessions: sessionmaker[Session], payload: Payload,
+            clock: Callable[[], datetime] = _utcnow) -> None:
+    """Makes every session of `sessions` write outbox rows for the job events it commits."""
+    writer = OutboxWriter(payload, clock)
+    event.listen(sessions, "after_flush", writer.after_flush)
+    event.listen(sessions, "after_commit", writer.forget)
+    event.listen(sessions, "after_soft_rollback", writer.forget)
