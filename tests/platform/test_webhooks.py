@@ -170,3 +170,39 @@ def test_a_bad_callback_url_is_a_400_naming_it(mock_server: Server, image_urls: 
     with pytest.raises(ClientException) as caught:
         _train(mock_server, image_urls, callbackUrl="ftp://example.com/hook")
     assert caught.value.code == "B_PARAMETER_INVALID_EXCEPTION" and "callbackUrl" in caught.value.message
+
+
+def _generic(server: Server, action: str, path: str, method: str, body: dict[str, Any] | None = None,
+             query: dict[str, str] | None = None) -> dict[str, Any]:
+    params = open_api_util_models.Params(
+        action=action, version="20240611", protocol="HTTP", pathname=f"/api/v1/personalizedtxt2img/{path}",
+        method=method, auth_type="AK", style="ROA", req_body_type="json", body_type="json")
+    request = open_api_util_models.OpenApiRequest(body=body, query=query)
+    return server.new_client().call_api(params, request, RuntimeOptions())["body"]["data"]
+
+
+def test_inference_events_carry_the_job_object(mock_server: Server, image_urls: list[str]) -> None:
+    data_dir = str(mock_server.runtime.settings.data_dir)
+    account = mock_server.runtime.first_key.account_id  # type: ignore[union-attr]
+    receiver = Receiver(free_port(), imprint("webhooks", "secret", "--account", account,
+                                             "--data-dir", data_dir).strip())
+    receiver.up()
+    try:
+        model_id = _train(mock_server, image_urls)
+        assert _model(mock_server, model_id)["jobStatus"] == "FINISHED"
+        v1 = _generic(mock_server, "Personalizedtxt2imgAddInferenceJob", "addInferenceJob", "POST",
+                      {"modelId": model_id, "prompt": "<special-token> cat", "callbackUrl": receiver.url})
+        # v2 with photos that cannot be fetched: it fails.
+        v2 = _generic(mock_server, "PersonalizedTextToImageAddInferenceJob", "addPreModelInferenceJob",
+                      "POST", {"imageUrl": [image_urls[0] + ".missing"], "prompt": "a cat",
+                               "callbackUrl": receiver.url})
+        got = {p["data"]["id"]: p for p in receiver.wait_for(2)}
+        assert got[v1["id"]]["type"] == "inference.finished" and got[v2["id"]]["type"] == "inference.failed"
+        for job in (v1, v2):
+            now = _generic(mock_server, "Personalizedtxt2imgQueryInferenceJobInfo", "queryInferenceJobInfo",
+                           "GET", query={"inferenceJobId": job["id"]})
+            assert got[job["id"]]["data"] == now  # what the query operation returns
+        assert got[v1["id"]]["data"]["resultImageUrl"] == ["0000.png"]
+        assert got[v2["id"]]["data"]["jobStatus"] == "WRONG_IMAGE_URL"
+    finally:
+        receiver.down()
