@@ -6,6 +6,7 @@ import re
 
 from imprint.api.params import Params
 from imprint.config import Settings
+from imprint.service import webhooks
 from imprint.service.controls import SCHEDULER_NAMES, Controls
 from imprint.service.errors import InvalidParameter
 
@@ -82,3 +83,11 @@ def controls(p: Params, settings: Settings) -> Controls:
         width=_side(p, "width"), height=_side(p, "height"),
         adapter_scale=p.opt_number("adapterScale", lo=0.0, hi=MAX_ADAPTER_SCALE),
         scheduler=scheduler)
+
+
+def callback_url(p: Params) -> str | None:
+    """A job's own webhook URL (raw HTTP only: the SDK models do not declare it)."""
+    value = p.opt_text("callbackUrl")
+    if value is None or value == "":
+        return None
+    return webhooks.check_url(value, "callbackUrl")

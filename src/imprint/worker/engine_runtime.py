@@ -14,6 +14,7 @@ from typing import Any
 
 from PIL import Image
 
+from imprint.metrics import AdapterCacheCounts
 from imprint.service.controls import Controls
 
 Fraction = Callable[[float], None]
@@ -59,6 +60,7 @@ class EngineRuntime:
         self._captioner: Any = None
         self._generator: Any = None
         self._combiner: Any = None
+        self._cache_counts = AdapterCacheCounts()
 
     def base(self) -> Any:
         from imprint.engine import BaseModel
@@ -131,4 +133,6 @@ class EngineRuntime:
                                   negative_prompt=c.negative_prompt, guidance_scale=c.guidance_scale,
                                   width=c.width, height=c.height, scheduler=c.scheduler)
         images = self.combiner().generate(request, progress=lambda p: progress(p.fraction), cancel=cancel)
+        stats = self.generator().stats()
+        self._cache_counts.update(stats.hits, stats.loads, stats.evictions)
         return list(images)

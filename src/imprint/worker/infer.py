@@ -5,7 +5,9 @@ from __future__ import annotations
 import io
 import logging
 import threading
+import time
 
+from imprint import metrics
 from imprint.service import runs
 from imprint.service.runs import GeneratedImage, InferenceWork
 from imprint.service.states import Status
@@ -49,6 +51,7 @@ def _generate(ctx: WorkerContext, work: InferenceWork, adapter_key: str,
               cancel: threading.Event) -> list[GeneratedImage]:
     start = PREMODEL_TRAIN_SHARE if work.generation == "v2" else 0.0
     progress = ProgressWriter(ctx, kind=runs.INFER, job_id=work.job_id, start=start, span=1.0 - start)
+    started = time.perf_counter()
     try:
         images = ctx.engine.generate(
             prompt=work.prompt, adapter=ctx.blobs.local_path(adapter_key), num_images=work.image_number,
@@ -56,6 +59,8 @@ def _generate(ctx: WorkerContext, work: InferenceWork, adapter_key: str,
             controls=work.controls, progress=progress, cancel=cancel)
     except Exception as exc:
         raise classify(exc, stage="inference") from exc
+    metrics.observe_engine("generation", seconds=time.perf_counter() - started,
+                           steps=work.controls.steps or ctx.default_inference_steps)
     out: list[GeneratedImage] = []
     for image_id, image in zip(runs.image_ids(work), images, strict=True):
         buf = io.BytesIO()

@@ -1,7 +1,7 @@
 """Generation controls of an inference job; job and image ids never reused after a delete
 
 Revision ID: 0003
-Revises: 0002
+Revises: 0004
 
 `controls` NULL means none were asked for: the engine's and the base model's defaults apply, as
 before. On SQLite, an INTEGER PRIMARY KEY without AUTOINCREMENT hands the largest id out again once
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = '0003'
-down_revision = '0002'
+down_revision = '0004'  # after main's webhooks (0004), so a database already at 0004 gets it too
 branch_labels = None
 depends_on = None
 
