@@ -54,8 +54,18 @@ def _image(server: Server, job: dict[str, Any]) -> Image.Image:
     return Image.open(io.BytesIO(raw)).convert("RGB")
 
 
+# A request served in a shared denoising loop may differ from the same request served alone by float
+# rounding, up to 2/255 per pixel (tests/engine/test_generate_batch.py); beyond that, a control had an effect.
+ROUNDING = 2
+
+
+def _distance(a: Image.Image, b: Image.Image) -> int:
+    extrema = ImageChops.difference(a, b).getextrema()
+    return max(high for _, high in extrema)  # type: ignore[misc]
+
+
 def _differ(a: Image.Image, b: Image.Image) -> bool:
-    return a.size != b.size or ImageChops.difference(a, b).getbbox() is not None
+    return a.size != b.size or _distance(a, b) > ROUNDING
 
 
 BAD: list[tuple[dict[str, Any], str]] = [
@@ -97,15 +107,17 @@ def test_each_bad_control_is_a_400_naming_it(
 @pytest.fixture(scope="module")
 def batching(tmp_path_factory: pytest.TempPathFactory, base_model: Path) -> Iterator[Server]:
     """Several inference threads, so that queued jobs are served together where compatible."""
-    settings = settings_for(tmp_path_factory.mktemp("controls"), base_model, inference_workers=4,
-                            max_active_jobs_per_account=16)
+    settings = settings_for(
+        tmp_path_factory.mktemp("controls"), base_model, inference_workers=4, max_active_jobs_per_account=16
+    )
     with running(settings) as server:
         yield server
 
 
 def test_each_control_has_its_effect(batching: Server, image_urls: list[str]) -> None:
     server = batching
-    base = {"modelId": train_model(server.new_client(), image_urls, steps=2), "prompt": PROMPT, "seed": 7}
+    # Enough steps for the LoRA weights to move visibly: adapterScale 0 must look different from 1.
+    base = {"modelId": train_model(server.new_client(), image_urls, steps=40), "prompt": PROMPT, "seed": 7}
     variants: dict[str, dict[str, Any]] = {
         "plain": {},
         "again": {},
@@ -113,6 +125,7 @@ def test_each_control_has_its_effect(batching: Server, image_urls: list[str]) ->
         "steps": {"steps": 4},
         "guidance": {"guidanceScale": 9.0},
         "no_adapter": {"adapterScale": 0.0},
+        "double_adapter": {"adapterScale": 2.0},
         "euler_a": {"scheduler": "euler_a"},
         "euler": {"scheduler": "euler"},
         "ddim": {"scheduler": "ddim"},
@@ -123,7 +136,7 @@ def test_each_control_has_its_effect(batching: Server, image_urls: list[str]) ->
     images = {name: _image(server, _finished(server, job["id"])) for name, job in jobs.items()}
     assert not _differ(images["plain"], images["again"])  # same request, same picture: differences are real
     for name in variants.keys() - {"plain", "again"}:
-        assert _differ(images[name], images["plain"]), name
+        assert _differ(images[name], images["plain"]), (name, _distance(images[name], images["plain"]))
     assert images["size"].size == (96, 72) and images["plain"].size == (64, 64)
     shown = _finished(server, jobs["size"]["id"])["controls"]
     assert shown == {"width": 96, "height": 72}

@@ -55,6 +55,7 @@ def test_old_models_and_jobs_are_swept(tmp_path: Path, base_model: Path, image_u
 
 
 def test_serve_takes_the_retention_flags(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    # --workers 1: with several, serve switches prometheus_client to multiprocess mode for this process.
     seen: dict[str, Any] = {}
 
     def build(settings: Any) -> Any:
@@ -63,13 +64,25 @@ def test_serve_takes_the_retention_flags(monkeypatch: pytest.MonkeyPatch, tmp_pa
 
     monkeypatch.setattr("imprint.runtime.build_runtime", build)
     result = CliRunner().invoke(
-        app, ["serve", "--data-dir", str(tmp_path), "--retention-days", "7.5", "--keep-training-photos"]
+        app,
+        [
+            "serve",
+            "--workers",
+            "1",
+            "--data-dir",
+            str(tmp_path),
+            "--retention-days",
+            "7.5",
+            "--keep-training-photos",
+        ],
     )
     assert result.exit_code == 0, result.output
     assert seen["settings"].retention_days == 7.5 and seen["settings"].keep_training_photos is True
-    refused = CliRunner().invoke(app, ["serve", "--data-dir", str(tmp_path), "--retention-days", "0"])
+    refused = CliRunner().invoke(
+        app, ["serve", "--workers", "1", "--data-dir", str(tmp_path), "--retention-days", "0"]
+    )
     assert refused.exit_code == 2 and "more than 0 days" in refused.output
-    CliRunner().invoke(app, ["serve", "--data-dir", str(tmp_path)])
+    CliRunner().invoke(app, ["serve", "--workers", "1", "--data-dir", str(tmp_path)])
     assert seen["settings"].retention_days is None and seen["settings"].keep_training_photos is False
 
 
