@@ -102,3 +102,18 @@ def _account(server: Server) -> str:
         row = session.get(AccessKeyRow, server.access_key_id)
         assert row is not None
         return row.account_id
+
+
+def test_several_export_files_are_sent_as_one_zip() -> None:
+    import io
+    import zipfile
+
+    from imprint.api.downloads import download_response
+    from imprint.service.downloads import AdapterDownload
+
+    files = {"dog_1.safetensors": b"lora", "dog_1.embedding.safetensors": b"token", "README.txt": b"use <s1>"}
+    resp = download_response(AdapterDownload("dog_1", files), None, request_id="r")
+    assert resp.media_type == "application/zip"
+    assert resp.headers["content-disposition"] == 'attachment; filename="dog_1.zip"'
+    with zipfile.ZipFile(io.BytesIO(resp.body)) as archive:
+        assert {name: archive.read(name) for name in archive.namelist()} == files
