@@ -101,7 +101,8 @@ class AdapterCache:
             self._publish()
             return self._entries[key][1]
         start = time.perf_counter()
-        metadata, lora, token_row = read_adapter(path)
+        metadata, lora, rows = read_adapter(path)
+        token_row = rows[0]
         self._check_fits(path, metadata, token_row)
         layout = tuple(sorted((k, tuple(v.shape)) for k, v in lora.items()))
         hotswap = False
