@@ -14,21 +14,22 @@ fixed seed, so `unfuse` also copies the base model's untouched weights back.
 from __future__ import annotations
 
 import torch
-from diffusers import StableDiffusionPipeline
+from diffusers import DiffusionPipeline
 from peft.tuners.lora import LoraLayer
 from torch import nn
 
 from imprint.engine.adapter_cache import AdapterCache, WarmAdapter
+from imprint.engine.families import family_of_pipeline
 
-COMPONENTS = ("unet", "text_encoder")
 _Layers = list[tuple[LoraLayer, nn.Module]]  # (LoRA layer in the working model, same layer in the base)
 
 
 class Fuser:
     def __init__(
-        self, pipe: StableDiffusionPipeline, pristine: StableDiffusionPipeline, cache: AdapterCache
+        self, pipe: DiffusionPipeline, pristine: DiffusionPipeline, cache: AdapterCache
     ) -> None:
         self._pipe, self._pristine, self._cache = pipe, pristine, cache
+        self._components = ("unet", *family_of_pipeline(pipe).text_components())
         self._fused: tuple[WarmAdapter, float] | None = None
         # Which LoRA layers take part in their forward; forgotten after a load, which enables new layers.
         self._enabled: dict[LoraLayer, bool] = {}
@@ -44,7 +45,7 @@ class Fuser:
         if self._fused == (adapter, scale):
             return
         self.unfuse()
-        for component in COMPONENTS:
+        for component in self._components:
             for layer, _ in self._layers_of(component):
                 mine = adapter.name in layer.lora_A
                 # Disabled LoRA layers unmerge themselves on their next forward: fused layers stay enabled.
@@ -75,9 +76,13 @@ class Fuser:
         """Base weights with LoRA layers switched off: the state for requests without an adapter, and the
         one per-sample LoRA (batched_lora) adds its deltas to."""
         self.unfuse()
-        for component in COMPONENTS:
+        for component in self._components:
             for layer, _ in self._layers_of(component):
                 self._set_enabled(layer, False)
+
+    def text_lora_layers(self) -> list[LoraLayer]:
+        """The LoRA layers of every text encoder (one for SD, two for SDXL)."""
+        return [layer for component in self._components[1:] for layer in self.lora_layers(component)]
 
     def lora_layers(self, component: str) -> list[LoraLayer]:
         """The component's LoRA layers, from the list collected once per adapter load."""
