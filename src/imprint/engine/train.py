@@ -124,6 +124,10 @@ def train_adapter(
         for encoder in text_encoders:
             text_params += _add_lora(encoder, TEXT_ENCODER_TARGETS, config, generator)
     rows = [identifier.row for identifier in identifiers]
+    # peft's injector marks every parameter of a model it wraps but its LoRA as frozen, the identifier
+    # rows inside the text encoders included: they train, so they are switched back on.
+    for row in rows:
+        row.requires_grad_(True)
     param_groups = [
         {
             "params": unet_params + text_params,
