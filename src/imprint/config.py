@@ -25,6 +25,9 @@ class Settings:
     data_dir: Path
     base_model: str | None = None
     device: str = "cpu"
+    # Default size of generated images; None: the base model's native size (engine.BaseModel).
+    image_width: int | None = None
+    image_height: int | None = None
     database_url: str | None = None
     train_workers: int = 1
     inference_workers: int = 1

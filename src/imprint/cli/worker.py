@@ -8,7 +8,16 @@ from typing import Annotated
 
 import typer
 
-from imprint.cli.common import BlobUrl, Captioner, DatabaseUrl, DataDir, QueueUrl
+from imprint.cli.common import (
+    BlobUrl,
+    Captioner,
+    DatabaseUrl,
+    DataDir,
+    ImageHeight,
+    ImageWidth,
+    QueueUrl,
+    check_base_model,
+)
 from imprint.cli.common import fail as _fail
 from imprint.config import Settings, bundled_base_model, default_data_dir
 
@@ -38,6 +47,8 @@ def worker(
     data_dir: DataDir = default_data_dir(),
     base_model: Annotated[str | None, typer.Option(help="Diffusers pipeline folder or hub id.")] = None,
     device: Annotated[str, typer.Option(help="torch device for the engine.")] = "cpu",
+    width: ImageWidth = None,
+    height: ImageHeight = None,
     inference_steps: Annotated[int, typer.Option(help="Denoising steps per generated image.")] = 25,
     allow_fetch_from: Annotated[list[str] | None, typer.Option(
         "--allow-fetch-from", envvar="IMPRINT_ALLOW_FETCH_FROM", show_default=False,
@@ -55,6 +66,7 @@ def worker(
         raise typer.BadParameter("solo or threads", param_hint="--pool")
     if base_model is None and not (bundled_base_model() / "model_index.json").is_file():
         raise _fail(f"the bundled base model is missing ({bundled_base_model()}); pass --base-model")
+    check_base_model(base_model or str(bundled_base_model()))
     try:
         networks = parse_networks(allow_fetch_from or ())
     except ValueError as exc:
@@ -63,7 +75,8 @@ def worker(
     logging.basicConfig(level=logging.INFO, format=LOG_FORMAT)
     settings = Settings(data_dir=data_dir, base_model=base_model, device=device, database_url=database_url,
                         blob_url=blob_url, queue_url=queue_url, default_inference_steps=inference_steps,
-                        allow_fetch_from=tuple(str(n) for n in networks), captioner=captioner)
+                        allow_fetch_from=tuple(str(n) for n in networks), captioner=captioner,
+                        image_width=width, image_height=height)
     from imprint.worker.celery_worker import build_worker
 
     code = build_worker(settings).run(queues=lanes, pool=pool, concurrency=concurrency, loglevel=loglevel)

@@ -30,5 +30,6 @@ def build_worker_context(settings: Settings, sessions: sessionmaker[Session], *,
     return WorkerContext(
         sessions=sessions, blobs=blobs, fetch_policy=policy, work_dir=settings.work_dir,
         engine=engine_runtime or EngineRuntime(
-            settings.base_model_source, device=settings.device, captioner=settings.captioner),
+            settings.base_model_source, device=settings.device, captioner=settings.captioner,
+            width=settings.image_width, height=settings.image_height),
         default_inference_steps=settings.default_inference_steps)
