@@ -486,7 +486,10 @@ def main() -> None:
     parser.add_argument(
         "--personalize-steps", type=int, default=None, help="default: the recipe's (--tiny: 2)"
     )
+    parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (--tiny: 1)")
     args = parser.parse_args()
+    if args.threads or args.tiny:
+        torch.set_num_threads(args.threads or 1)  # tiny ops on a shared CPU: threads mostly wait
     device = args.device or ("cuda" if torch.cuda.is_available() and not args.tiny else "cpu")
     args.train_steps = args.train_steps or (3 if args.tiny else 30)
     args.rounds = args.rounds or (1 if args.tiny else 2)
