@@ -48,7 +48,9 @@ def _infer_and_fetch(client, model_id: str) -> Image.Image:  # type: ignore[no-u
     return Image.open(io.BytesIO(base64.b64decode(text))).convert("RGB")
 
 
-def _reload(folder: Path, files: dict[str, bytes], trigger: str, out: Path) -> list[Image.Image]:
+def _reload(
+    folder: Path, files: dict[str, bytes], trigger: str, out: Path, guidance: float
+) -> list[Image.Image]:
     for name, content in files.items():
         (out / name).write_bytes(content)
     pipe = DiffusionPipeline.from_pretrained(folder, local_files_only=True)
@@ -66,7 +68,7 @@ def _reload(folder: Path, files: dict[str, bytes], trigger: str, out: Path) -> l
     else:
         pipe.load_textual_inversion(rows["emb_params"], token=trigger)
     prompt = PROMPT.replace("<special-token>", f"{trigger} dog")
-    return pipe(prompt, num_inference_steps=STEPS, guidance_scale=7.5,
+    return pipe(prompt, num_inference_steps=STEPS, guidance_scale=guidance,
                 generator=[torch.Generator().manual_seed(SEED)]).images
 
 
@@ -89,7 +91,7 @@ def test_sdk_flow_and_export_on_each_family(family: str, build, tmp_path: Path) 
     finally:
         images.close()
     trigger = trigger_word(adapters[0].read_bytes())
-    theirs = _reload(folder, files, trigger, tmp_path)[0]
+    theirs = _reload(folder, files, trigger, tmp_path, 5.0 if family == "sdxl" else 7.5)[0]
     diff = np.abs(np.asarray(served, dtype=np.float32) - np.asarray(theirs, dtype=np.float32))
     assert diff.max() <= 3, diff.max()
 

@@ -83,6 +83,8 @@ def test_families_are_read_from_model_index(folders: dict[str, Path], bases: dic
     sdxl = bases["sdxl"].pipeline
     assert sdxl.text_encoder_2 is not None and sdxl.tokenizer_2 is not None
     assert bases["sd"].image_size == bases["sdxl"].image_size == 64  # unet sample size x VAE scale
+    # Without imprint.json, each family's pipeline default guidance.
+    assert bases["sd"].guidance_scale == 7.5 and bases["sdxl"].guidance_scale == 5.0
 
 
 def test_flux_and_non_pipeline_folders_are_refused(tmp_path: Path) -> None:

@@ -98,7 +98,8 @@ class BaseModel:
             # diffusers picks scaled-dot-product attention by default on torch 2; channels_last speeds convs.
             pipeline.unet.to(memory_format=torch.channels_last)
             pipeline.vae.to(memory_format=torch.channels_last)
-        guidance = _sampling_guidance(path) if path.exists() else DEFAULT_GUIDANCE_SCALE
+        default = family.default_guidance_scale
+        guidance = _sampling_guidance(path, default) if path.exists() else default
         return cls(pipeline, family=family, name=name, device=device, dtype=torch_dtype,
                    guidance_scale=guidance, width=width, height=height)
 
@@ -117,13 +118,13 @@ class BaseModel:
                 f"dtype={self.dtype}, size={self.image_size})")
 
 
-def _sampling_guidance(folder: Path) -> float:
-    """The folder's own guidance scale (SAMPLING_FILE), else DEFAULT_GUIDANCE_SCALE."""
+def _sampling_guidance(folder: Path, default: float) -> float:
+    """The folder's own guidance scale (SAMPLING_FILE), else the family's default."""
     path = folder / SAMPLING_FILE
     if not path.is_file():
-        return DEFAULT_GUIDANCE_SCALE
+        return default
     try:
-        value = json.loads(path.read_text(encoding="utf-8")).get("guidance_scale", DEFAULT_GUIDANCE_SCALE)
+        value = json.loads(path.read_text(encoding="utf-8")).get("guidance_scale", default)
     except (ValueError, AttributeError) as exc:
         raise BaseModelNotFound(f"{path} is not a JSON object: {exc}") from exc
     if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:

@@ -19,6 +19,8 @@ class Family(ABC):
     pipeline_class: ClassVar[type[DiffusionPipeline]]
     # (tokenizer, text encoder) attribute pairs of the pipeline, in the order adapters store them.
     text_parts: ClassVar[tuple[tuple[str, str], ...]]
+    # Classifier-free guidance for a model folder that names none: its pipeline's own default.
+    default_guidance_scale: ClassVar[float]
 
     def load(self, source: str, **kwargs: Any) -> DiffusionPipeline:
         return self.pipeline_class.from_pretrained(source, **self.load_kwargs(), **kwargs)

@@ -20,6 +20,7 @@ class StableDiffusion(Family):
     label = "SD 1.x/2.x"
     pipeline_class = StableDiffusionPipeline
     text_parts = (("tokenizer", "text_encoder"),)
+    default_guidance_scale = 7.5  # StableDiffusionPipeline's
 
     def load_kwargs(self) -> dict[str, Any]:
         return {"safety_checker": None, "feature_extractor": None, "requires_safety_checker": False}

@@ -25,6 +25,7 @@ class StableDiffusionXL(Family):
     label = "SDXL"
     pipeline_class = StableDiffusionXLPipeline
     text_parts = (("tokenizer", "text_encoder"), ("tokenizer_2", "text_encoder_2"))
+    default_guidance_scale = 5.0  # StableDiffusionXLPipeline's
 
     def load_kwargs(self) -> dict[str, Any]:
         return {"add_watermarker": False}
