@@ -24,6 +24,7 @@ from imprint.store.keys import SqlKeyLookup
 from imprint.store.policies import SqlPolicySource
 from imprint.store.sealing import prepare_secrets
 from imprint.store.secret_box import load_server_key
+from imprint.tokens.vocabulary import LazyVocabulary
 from imprint.worker.assemble import build_worker_context, open_database
 from imprint.worker.context import WorkerContext
 from imprint.worker.dispatch import Dispatcher
@@ -90,5 +91,6 @@ def build_runtime(settings: Settings, *, engine_runtime: EngineRuntime | None = 
         policies=SqlPolicySource(sessions, ttl=settings.key_cache_ttl_s),
         limiter=make_limiter(settings.rate_limit_per_s, settings.rate_limit_burst),
         trusted_proxies=TrustedProxies(settings.trusted_proxies), box=box,
-        admin_token=AdminToken(settings.data_dir))
+        admin_token=AdminToken(settings.data_dir),
+        vocabulary=LazyVocabulary(settings.base_model_source).get)
     return Runtime(settings, db, services, queue, worker, create_app(services), first_key)
