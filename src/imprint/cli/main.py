@@ -3,14 +3,13 @@ and `admin` (each in its own module, all calling the same service functions as t
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Sequence
 from typing import Annotated
 
 import typer
 
 from imprint.auth.connection import TrustedProxies
-from imprint.cli import accounts, admin, evaluate, keys, policies, users, worker
+from imprint.cli import accounts, admin, draw, evaluate, init, keys, policies, users, worker
 from imprint.cli.common import BlobUrl, Captioner, DatabaseUrl, DataDir, QueueUrl, console
 from imprint.cli.common import fail as _fail
 from imprint.config import Settings, bundled_base_model, default_data_dir
@@ -24,6 +23,23 @@ app.add_typer(policies.app, name="policies")
 app.add_typer(admin.app, name="admin")
 app.command("worker")(worker.worker)
 app.command("eval")(evaluate.evaluate)
+app.command("init")(init.init)
+app.command("draw")(draw.draw)
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        from importlib.metadata import version
+
+        print(f"imprint {version('imprint')}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(version: Annotated[bool, typer.Option(
+        "--version", callback=_print_version, is_eager=True, help="Print the version and exit.")] = False,
+         ) -> None:
+    """imprint: self-hosted personalized text-to-image, AiContent-compatible."""
 
 
 def _proxies(values: Sequence[str]) -> tuple[str, ...]:
@@ -71,11 +87,19 @@ def serve(
     blob_url: BlobUrl = None,
     queue_url: QueueUrl = None,
     captioner: Captioner = "auto",
+    log_level: Annotated[str, typer.Option(
+        help="debug, info, warning or error; below debug, libraries log only their errors.")] = "info",
 ) -> None:
     """Run the API server and its workers; the first start creates an account and an AccessKey."""
+    from imprint.cli.logs import LEVELS, configure_logging
     from imprint.runtime import build_runtime
     from imprint.server import run_server
+    from imprint.server.port_check import port_problem
     from imprint.server.run import default_workers
+    from imprint.store.data_lock import DataDirInUse, DataDirLock
+
+    if log_level not in LEVELS:
+        raise typer.BadParameter(f"use one of {', '.join(LEVELS)}", param_hint="--log-level")
 
     if base_model is None and not (bundled_base_model() / "model_index.json").is_file():
         raise _fail(f"the bundled base model is missing ({bundled_base_model()}); pass --base-model "
@@ -86,7 +110,6 @@ def serve(
         networks = parse_networks(allow_fetch_from or ())
     except ValueError as exc:
         raise typer.BadParameter(str(exc), param_hint="--allow-fetch-from") from None
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     settings = Settings(data_dir=data_dir, base_model=base_model, device=device, train_workers=train_workers,
                         inference_workers=inference_workers, inference_queue_size=inference_queue_size,
                         allow_fetch_from=tuple(str(n) for n in networks),
@@ -94,14 +117,27 @@ def serve(
                         rate_limit_burst=rate_limit_burst, max_active_jobs_per_account=max_jobs_per_account,
                         nonce_store_url=nonce_store, database_url=database_url, blob_url=blob_url,
                         queue_url=queue_url, captioner=captioner)
-    runtime = build_runtime(settings)
-    if runtime.first_key is not None:
-        k = runtime.first_key
-        console.print("[bold]Created account and AccessKey (the secret is shown only this once):[/bold]")
-        console.print(f"  account id        {k.account_id}\n  AccessKey ID      {k.access_key_id}\n"
-                      f"  AccessKey secret  {k.secret}")
-    console.print(f"imprint serving on http://{host}:{port} (data in {data_dir})")
-    run_server(runtime, host=host, port=port, workers=workers or default_workers(), access_log=access_log)
+    # Before anything is created: a busy port must not leave a new data folder, account and key behind.
+    problem = port_problem(host, port)
+    if problem is not None:
+        raise _fail(f"{problem}; stop the program using it or choose another --port")
+    lock = DataDirLock(data_dir)
+    try:
+        lock.acquire(f"imprint serve on http://{host}:{port}")
+    except DataDirInUse as exc:
+        raise _fail(f"{exc}; stop it first, or give this server another --data-dir") from None
+    try:
+        configure_logging(log_level)
+        runtime = build_runtime(settings)
+        if runtime.first_key is not None:
+            k = runtime.first_key
+            console.print("[bold]Created account and AccessKey (the secret is shown only this once):[/bold]")
+            console.print(f"  account id        {k.account_id}\n  AccessKey ID      {k.access_key_id}\n"
+                          f"  AccessKey secret  {k.secret}")
+        console.print(f"imprint serving on http://{host}:{port} (data in {data_dir})")
+        run_server(runtime, host=host, port=port, workers=workers or default_workers(), access_log=access_log)
+    finally:
+        lock.release()
 
 
 if __name__ == "__main__":
