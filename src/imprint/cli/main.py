@@ -55,7 +55,7 @@ def _proxies(values: Sequence[str]) -> tuple[str, ...]:
 def serve(
     data_dir: DataDir = default_data_dir(),
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8080,
+    port: Annotated[int, typer.Option(envvar="IMPRINT_PORT", help="Port to listen on.")] = 8080,
     base_model: Annotated[str | None, typer.Option(help="Diffusers pipeline folder or hub id.")] = None,
     device: Annotated[str, typer.Option(help="torch device for the engine.")] = "cpu",
     train_workers: Annotated[int, typer.Option(help="Trainings run at the same time.")] = 1,
