@@ -91,7 +91,7 @@ def serve(
         help="debug, info, warning or error; below debug, libraries log only their errors.")] = "info",
 ) -> None:
     """Run the API server and its workers; the first start creates an account and an AccessKey."""
-    from imprint.cli.logs import LEVELS, configure_logging
+    from imprint.logs import LEVELS, configure_logging
     from imprint.runtime import build_runtime
     from imprint.server import run_server
     from imprint.server.port_check import port_problem

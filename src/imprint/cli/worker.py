@@ -9,7 +9,6 @@ import typer
 
 from imprint.cli.common import BlobUrl, Captioner, DatabaseUrl, DataDir, QueueUrl
 from imprint.cli.common import fail as _fail
-from imprint.cli.logs import configure_logging
 from imprint.config import Settings, bundled_base_model, default_data_dir
 
 
@@ -58,6 +57,8 @@ def worker(
     except ValueError as exc:
         raise typer.BadParameter(str(exc), param_hint="--allow-fetch-from") from None
     lanes = _lanes(queues)
+    from imprint.logs import configure_logging
+
     configure_logging("debug" if loglevel.lower() == "debug" else "info")
     settings = Settings(data_dir=data_dir, base_model=base_model, device=device, database_url=database_url,
                         blob_url=blob_url, queue_url=queue_url, default_inference_steps=inference_steps,

@@ -80,9 +80,11 @@ class EngineRuntime:
 
     def base(self) -> Any:
         from imprint.engine import BaseModel
+        from imprint.logs import quiet_loaded_libraries
 
         with self._lock:
             if self._base is None:
+                quiet_loaded_libraries()
                 self._base = BaseModel.load(self.source, device=self.device)
             return self._base
 
