@@ -4,7 +4,7 @@ background, the usage section's commands and its program exactly as printed, and
 The install half of the README's first command (`python3 -m venv .venv && .venv/bin/pip install ...`)
 is not repeated: it takes minutes and needs a package index, so the venv running these tests stands in
 for the clone's `.venv`, with the clone's `src/` first on PYTHONPATH so that the clone's code is what
-runs. Everything after `.venv/bin/` is run as the README prints it. The program trains TRAIN_STEPS=30
+runs. Everything after `.venv/bin/` is run as the README prints it. The program trains TRAIN_STEPS=10
 steps (its one knob) instead of the default 600 to keep the test short.
 """
 
@@ -110,7 +110,7 @@ def test_a_fresh_clone_gets_pictures_by_following_the_readme(clone: Path, env: d
     [commands] = _blocks(usage, "bash")
     [program] = _blocks(usage, "python")
     (clone / "usage.py").write_text(program)
-    run_env = env | serving | {"TRAIN_STEPS": "30"}
+    run_env = env | serving | {"TRAIN_STEPS": "10"}
     for line in commands.splitlines():
         if line.startswith("export "):
             continue  # the exported pair is `serving`'s, read from what `imprint serve` printed
