@@ -41,7 +41,10 @@ def _staged(progress: Fraction, stages: dict[str, tuple[float, float]],
         start, end = stages.get(p.stage, (0.0, 1.0))
         progress(start + (end - start) * p.fraction)
         now = time.monotonic()
-        if p.steps_per_second is not None and (p.done >= p.total or now - last_log[0] >= STEP_LOG_INTERVAL_S):
+        # Stages of one step (preparing) say nothing a rate would add.
+        if p.steps_per_second is None or p.total <= 1:
+            return
+        if p.done >= p.total or now - last_log[0] >= STEP_LOG_INTERVAL_S:
             last_log[0] = now
             log.info("%s%s: step %d/%d, %.2f steps/s, about %.0f s left", label, p.stage, p.done, p.total,
                      p.steps_per_second, p.eta_seconds or 0.0)
