@@ -22,17 +22,10 @@ from imprint.service.states import Status
 MAX_NAME = 256
 
 
-def _object_type_examples(call: Call) -> tuple[str, ...]:
-    vocabulary = call.services.vocabulary()
-    if vocabulary is None:
-        return ()
-    return tuple(w for w in call.services.known_object_types if not vocabulary.unknown_words(w))
-
-
 def add_model_train_job(call: Call) -> Reply:
     p, s = call.params, call.services.settings
     name = p.text("name", max_length=MAX_NAME)
-    kind = known_object_type(object_type(p), call.services.vocabulary(), _object_type_examples(call))
+    kind = known_object_type(object_type(p), call.services.vocabulary(), call.services.known_object_types)
     job = training.submit_train_job(
         call.session, account_id=call.account_id, user_id=call.user_id, name=name, object_type=kind,
         image_urls=p.text_list("imageUrl", max_items=s.max_images_per_job),

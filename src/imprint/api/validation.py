@@ -52,13 +52,15 @@ def image_number_warnings(p: Params) -> list[str]:
     return [warnings.image_number_capped(asked, MAX_IMAGES)]
 
 
-def known_object_type(value: str, vocabulary: Vocabulary | None, examples: tuple[str, ...] = ()) -> str:
+def known_object_type(value: str, vocabulary: Vocabulary | None, candidates: tuple[str, ...] = ()) -> str:
     """Refuses, before the job is queued, an object type whose words the base model does not know (the
-    engine would refuse it when the job runs); without a vocabulary to ask, the engine decides."""
+    engine would refuse it when the job runs), naming the `candidates` it does know; without a
+    vocabulary to ask, the engine decides."""
     if vocabulary is None:
         return value
     unknown = vocabulary.unknown_words(value.replace("-", " "))
     if unknown:
+        examples = [w for w in candidates if not vocabulary.unknown_words(w)]
         hint = f" (the base model knows, for example: {', '.join(examples)})" if examples else ""
         raise InvalidParameter("objectType", f"the base model does not know the word '{unknown[0]}': name "
                                              f"the subject with a common word{hint}")
