@@ -6,6 +6,7 @@ from imprint.api import wire
 from imprint.api.call import Call, Ok, Reply
 from imprint.api.images import encode_format, image_response
 from imprint.api.validation import (
+    callback_url,
     image_number,
     image_number_warnings,
     known_object_type,
@@ -29,7 +30,8 @@ def add_model_train_job(call: Call) -> Reply:
     job = training.submit_train_job(
         call.session, account_id=call.account_id, user_id=call.user_id, name=name, object_type=kind,
         image_urls=p.text_list("imageUrl", max_items=s.max_images_per_job),
-        train_steps=train_steps(p, s), now=call.now, account_limit=s.max_active_jobs_per_account)
+        train_steps=train_steps(p, s), now=call.now, account_limit=s.max_active_jobs_per_account,
+        callback_url=callback_url(p))
     if job.status == Status.SUBMITTED:
         call.enqueue(runs.TRAIN, job.id)
     return Ok(wire.train_job(job, call.now))
@@ -55,6 +57,7 @@ def add_inference_job(call: Call) -> Reply:
         call.session, account_id=call.account_id, user_id=call.user_id, model_id=p.text("modelId"),
         prompt=text, image_number=image_number(p), seed=seed(p),
         queue_limit=s.inference_queue_size, now=call.now, account_limit=s.max_active_jobs_per_account,
+        callback_url=callback_url(p),
         warnings=image_number_warnings(p) + prompt_warnings(text, call.services.vocabulary()))
     if job.status == Status.SUBMITTED:
         call.enqueue(runs.INFER, job.id)
@@ -87,7 +90,7 @@ def add_pre_model_inference_job(call: Call) -> Reply:
         train_steps=train_steps(p, s.settings), image_number=image_number(p), seed=seed(p),
         strength=strength(p),
         queue_limit=s.settings.inference_queue_size, now=call.now,
-        account_limit=s.settings.max_active_jobs_per_account,
+        account_limit=s.settings.max_active_jobs_per_account, callback_url=callback_url(p),
         warnings=image_number_warnings(p) + prompt_warnings(text, s.vocabulary()))
     if job.status == Status.SUBMITTED:
         call.enqueue(runs.PREMODEL, job.id)
