@@ -16,9 +16,9 @@ def timestamp(value: datetime) -> str:
 
 def progress_extras(job: InferenceJob | TrainJob, now: datetime | None) -> dict[str, Any]:
     """Keys beyond the contract (the SDK models drop them; raw JSON readers get them): what the job
-    warns about and, when `now` is given, the seconds it has left."""
-    eta = None if now is None else eta_seconds(job.status, job.progress, job.started_at, now)
-    return {"warnings": list(job.warnings), "etaSeconds": eta}
+    warns about and the seconds it has left (of a running job only when `now` is given)."""
+    return {"warnings": list(job.warnings),
+            "etaSeconds": eta_seconds(job.status, job.progress, job.started_at, now)}
 
 
 def inference_job(job: InferenceJob, now: datetime | None = None) -> dict[str, Any]:
