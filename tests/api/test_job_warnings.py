@@ -70,3 +70,19 @@ def test_status_answers_carry_progress_eta_and_warnings(server: Server, trained_
                     query={"modelId": trained_model})["data"]
     assert data == {"modelTrainStatus": "FINISHED", "jobTrainProgress": 1.0, "warnings": [],
                     "etaSeconds": 0.0}
+
+
+def test_a_pre_model_job_reports_its_capped_and_unknown_inputs(server: Server, image_urls: list[str]) -> None:
+    client = server.new_client()
+    created = raw_call(client, "PersonalizedTextToImageAddInferenceJob", path="addPreModelInferenceJob",
+                       body={"imageUrl": image_urls, "prompt": "a dog riding a dragon", "imageNumber": 11,
+                             "trainSteps": 1})["data"]
+    # Run to its end, so that no job is left running when the shared server stops.
+    query = {"inferenceJobId": created["id"]}
+    done = wait_for(lambda: raw_call(client, QUERY_INFERENCE, query=query)["data"],
+                    lambda data: data["jobStatus"])
+    assert done["jobStatus"] == "FINISHED" and done["warnings"] == created["warnings"]
+    assert created["warnings"] == [
+        "imageNumber 11 is more than 10, the most one job makes: 10 images are made",
+        "the base model does not know the prompt word(s) 'riding', 'dragon'; it reads them as loose "
+        "letters, so they will not steer the picture"]
