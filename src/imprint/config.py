@@ -9,6 +9,8 @@ from pathlib import Path
 from imprint.models import bundled_model
 
 DEFAULT_DATA_DIR = "./imprint-data"
+# The embedded default's database, inside the data directory.
+DATABASE_FILE = "imprint.sqlite3"
 
 
 def default_data_dir() -> Path:
@@ -33,6 +35,9 @@ class Settings:
     data_dir: Path
     base_model: str | None = None
     device: str = "cpu"
+    # Default size of generated images; None: the base model's native size (engine.BaseModel).
+    image_width: int | None = None
+    image_height: int | None = None
     database_url: str | None = None
     train_workers: int = 1
     inference_workers: int = 1
@@ -97,7 +102,7 @@ class Settings:
 
     @property
     def db_url(self) -> str:
-        return self.database_url or f"sqlite:///{(self.data_dir / 'imprint.sqlite3').resolve()}"
+        return self.database_url or f"sqlite:///{(self.data_dir / DATABASE_FILE).resolve()}"
 
     @property
     def nonce_url(self) -> str:

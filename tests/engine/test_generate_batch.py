@@ -236,3 +236,17 @@ def test_controls_split_loops_and_each_request_gets_its_own(
     assert not same(outcomes[0], outcomes[1][:1]) and not same(outcomes[0], outcomes[2])
     # Ancestral noise comes from each image's own generator: image 1 is what seed + 1 gives alone.
     assert close(outcomes[1][1:], alone(base, request(adapter=dog_adapter.path, seed=2, scheduler="euler_a")))
+
+
+def test_a_peft_per_sample_lora_cannot_read_falls_back_to_one_by_one(
+    base: BaseModel, dog_adapter: AdapterInfo, cat_adapter: AdapterInfo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The documented fallback: each request fused on its own, same images, nothing lost."""
+    import imprint.engine.batched_lora as batched_lora
+
+    monkeypatch.setattr(batched_lora, "PEFT_LAYER_FIELDS", (*batched_lora.PEFT_LAYER_FIELDS, "not_in_peft"))
+    requests = [request(adapter=dog_adapter.path, seed=1), request(adapter=cat_adapter.path, seed=2)]
+    outcomes = Generator(base, max_adapters=2).generate_batch(requests)
+    for r, images in zip(requests, outcomes, strict=True):
+        assert not isinstance(images, Exception), images
+        assert close(images, alone(base, r))

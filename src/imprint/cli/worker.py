@@ -3,16 +3,24 @@
 
 from __future__ import annotations
 
-import logging
 from typing import Annotated
 
 import typer
 
-from imprint.cli.common import BlobUrl, Captioner, DatabaseUrl, DataDir, KeepTrainingPhotos, QueueUrl, console
+from imprint.cli.common import (
+    BlobUrl,
+    Captioner,
+    DatabaseUrl,
+    DataDir,
+    ImageHeight,
+    ImageWidth,
+    KeepTrainingPhotos,
+    QueueUrl,
+    check_base_model,
+    console,
+)
 from imprint.cli.common import fail as _fail
 from imprint.config import Settings, bundled_base_model, default_data_dir
-
-LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
 
 def _lanes(values: str) -> list[str]:
@@ -38,6 +46,8 @@ def worker(
     data_dir: DataDir = default_data_dir(),
     base_model: Annotated[str | None, typer.Option(help="Diffusers pipeline folder or hub id.")] = None,
     device: Annotated[str, typer.Option(help="torch device for the engine.")] = "cpu",
+    width: ImageWidth = None,
+    height: ImageHeight = None,
     inference_steps: Annotated[int, typer.Option(help="Denoising steps per generated image.")] = 25,
     allow_fetch_from: Annotated[list[str] | None, typer.Option(
         "--allow-fetch-from", envvar="IMPRINT_ALLOW_FETCH_FROM", show_default=False,
@@ -62,16 +72,21 @@ def worker(
         raise typer.BadParameter("solo or threads", param_hint="--pool")
     if not mock and base_model is None and not (bundled_base_model() / "model_index.json").is_file():
         raise _fail(f"the bundled base model is missing ({bundled_base_model()}); pass --base-model")
+    if not mock:
+        check_base_model(base_model or str(bundled_base_model()))
     try:
         networks = parse_networks(allow_fetch_from or ())
     except ValueError as exc:
         raise typer.BadParameter(str(exc), param_hint="--allow-fetch-from") from None
     lanes = _lanes(queues)
-    logging.basicConfig(level=logging.INFO, format=LOG_FORMAT)
+    from imprint.logs import configure_logging
+
+    configure_logging("debug" if loglevel.lower() == "debug" else "info")
     settings = Settings(data_dir=data_dir, base_model=base_model, device=device, database_url=database_url,
                         blob_url=blob_url, queue_url=queue_url, default_inference_steps=inference_steps,
                         allow_fetch_from=tuple(str(n) for n in networks), captioner=captioner,
-                        keep_training_photos=keep_training_photos, mock=mock)
+                        keep_training_photos=keep_training_photos, mock=mock, image_width=width,
+                        image_height=height)
     from imprint.worker.celery_worker import build_worker
 
     if metrics_port is not None:

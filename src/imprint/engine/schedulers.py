@@ -14,7 +14,7 @@ from diffusers import (
     SchedulerMixin,
 )
 
-# Names as the API takes them; "dpmpp_2m" is what BaseModel.working_pipeline samples with.
+# Names as the API takes them; without one, a request gets the pipeline's own scheduler.
 SCHEDULERS: dict[str, Callable[[Any], SchedulerMixin]] = {
     "dpmpp_2m": lambda config: DPMSolverMultistepScheduler.from_config(config, algorithm_type="dpmsolver++"),
     "euler_a": EulerAncestralDiscreteScheduler.from_config,
@@ -32,8 +32,13 @@ class Schedulers:
         self._built: dict[str, SchedulerMixin] = {}
 
     def get(self, name: str | None) -> SchedulerMixin:
-        if name is None or name == "dpmpp_2m":
+        if name is None or (name == "dpmpp_2m" and _is_dpmpp(self._default)):
             return self._default
         if name not in self._built:
             self._built[name] = SCHEDULERS[name](self._default.config)
         return self._built[name]
+
+
+def _is_dpmpp(scheduler: SchedulerMixin) -> bool:
+    return (isinstance(scheduler, DPMSolverMultistepScheduler)
+            and scheduler.config.get("algorithm_type") == "dpmsolver++")

@@ -11,11 +11,12 @@ from imprint import metrics
 from imprint.service import runs
 from imprint.service.runs import GeneratedImage, InferenceWork
 from imprint.service.states import Status
+from imprint.service.warnings import prompt_cut
 from imprint.worker.context import WorkerContext
-from imprint.worker.failures import Failure, classify
+from imprint.worker.failures import Failure, classify, record_failure
 from imprint.worker.photos import after_training
 from imprint.worker.progress import ProgressWriter
-from imprint.worker.train import train_model
+from imprint.worker.train import train_model, warner
 from imprint.worker.watch import JobWatch
 
 log = logging.getLogger(__name__)
@@ -32,7 +33,7 @@ def _ensure_adapter(ctx: WorkerContext, work: InferenceWork, cancel: threading.E
         raise Failure(Status.INFERRING_TERMINATED, f"the adapter of model {model.model_id} is missing")
     progress = ProgressWriter(ctx, kind=runs.INFER, job_id=work.job_id, span=PREMODEL_TRAIN_SHARE)
     try:
-        blob = train_model(ctx, model, progress, cancel)
+        blob = train_model(ctx, model, progress, cancel, warner(ctx, kind=runs.INFER, job_id=work.job_id))
     except Failure as failure:
         if failure.status is not None or not ctx.stopping.is_set():  # failed, cancelled or deleted
             after_training(ctx, model, model_kept=False)
@@ -51,10 +52,17 @@ def _generate(ctx: WorkerContext, work: InferenceWork, adapter_key: str,
               cancel: threading.Event) -> list[GeneratedImage]:
     start = PREMODEL_TRAIN_SHARE if work.generation == "v2" else 0.0
     progress = ProgressWriter(ctx, kind=runs.INFER, job_id=work.job_id, start=start, span=1.0 - start)
+    adapter = ctx.blobs.local_path(adapter_key)
+    try:
+        cut = ctx.engine.dropped_prompt_text(work.prompt, adapter)
+    except Exception as exc:
+        raise classify(exc, stage="inference") from exc
+    if cut is not None:
+        warner(ctx, kind=runs.INFER, job_id=work.job_id)(prompt_cut(*cut))
     started = time.perf_counter()
     try:
         images = ctx.engine.generate(
-            prompt=work.prompt, adapter=ctx.blobs.local_path(adapter_key), num_images=work.image_number,
+            prompt=work.prompt, adapter=adapter, num_images=work.image_number,
             seed=work.seed, default_steps=ctx.default_inference_steps, strength=work.strength,
             controls=work.controls, progress=progress, cancel=cancel)
     except Exception as exc:
@@ -78,13 +86,18 @@ def run_inference_job(ctx: WorkerContext, job_id: int) -> None:
     try:
         with JobWatch(ctx, kind=runs.INFER, job_id=job_id) as watch:
             images = _generate(ctx, work, _ensure_adapter(ctx, work, watch.event), watch.event)
-    except Failure as failure:
+    except Exception as exc:  # whatever went wrong, the job must end in a final status
+        failure = exc if isinstance(exc, Failure) else classify(exc, stage="inference")
         if failure.status is None:
             return
         log.info("inference job %s failed: %s %s", job_id, failure.status, failure.reason)
-        with ctx.sessions.begin() as session:
-            runs.fail_inference(session, job_id=job_id, status=failure.status, reason=failure.reason,
-                                now=ctx.clock())
+        status = failure.status
+
+        def record(reason: str) -> None:
+            with ctx.sessions.begin() as session:
+                runs.fail_inference(session, job_id=job_id, status=status, reason=reason, now=ctx.clock())
+
+        record_failure(record, job_id=job_id, reason=failure.reason)
         return
     with ctx.sessions.begin() as session:
         kept = runs.finish_inference(session, job_id=job_id, images=images, now=ctx.clock())

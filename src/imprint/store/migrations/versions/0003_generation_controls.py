@@ -1,7 +1,7 @@
 """Generation controls of an inference job; job and image ids never reused after a delete
 
 Revision ID: 0003
-Revises: 0004
+Revises: 0006
 
 `controls` NULL means none were asked for: the engine's and the base model's defaults apply, as
 before. On SQLite, an INTEGER PRIMARY KEY without AUTOINCREMENT hands the largest id out again once
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = '0003'
-down_revision = '0004'  # after main's webhooks (0004), so a database already at 0004 gets it too
+down_revision = '0006'  # after main's head (0004, 0006), so a database already there gets it too
 branch_labels = None
 depends_on = None
 
