@@ -14,13 +14,13 @@ from imprint.api.app import create_app
 from imprint.api.ratelimit import make_limiter
 from imprint.api.services import Services
 from imprint.auth import TrustedProxies
-from imprint.auth.nonce_stores import open_nonce_store
 from imprint.config import Settings
 from imprint.queue import LaneQueue, open_queue
 from imprint.service import keys, runs
 from imprint.service.assets import AssetCache
 from imprint.service.domain import NewKey
 from imprint.store.keys import SqlKeyLookup
+from imprint.store.nonces import open_nonce_store
 from imprint.store.policies import SqlPolicySource
 from imprint.store.sealing import prepare_secrets
 from imprint.store.secret_box import load_server_key
@@ -66,9 +66,7 @@ class Runtime:
         self.worker.stopping.set()
         self.queue.stop(timeout)
         self.engine.dispose()
-        close = getattr(self.services.nonces, "close", None)  # the shared stores hold a file or socket
-        if close is not None:
-            close()
+        self.services.nonces.close()  # the shared stores hold a file or socket
 
 
 def build_runtime(settings: Settings, *, engine_runtime: EngineRuntime | None = None) -> Runtime:

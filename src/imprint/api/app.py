@@ -9,40 +9,48 @@ from datetime import datetime
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
-from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
 from imprint.api import envelope
 from imprint.api.admin.routes import admin_mount
-from imprint.api.auth_dependency import guard
+from imprint.api.auth_dependency import admit, authenticate
 from imprint.api.body import read_body
 from imprint.api.call import Call, Ok
 from imprint.api.error_map import UNKNOWN, RouteError, to_wire
-from imprint.api.fastpath import FastPath
 from imprint.api.head import Head
 from imprint.api.operations import BY_PATH, Operation
 from imprint.api.params import Params
 from imprint.api.request_ids import new_request_id
 from imprint.api.services import Services
 from imprint.auth.principal import Principal
+from imprint.auth.verifier import replayed
+from imprint.store.nonces.batch import ClaimBatcher
 
 log = logging.getLogger(__name__)
 
 
 class Dispatcher:
+    """The one way every operation is served: route, read the body, verify the signature, claim its
+    nonce (awaited with the other requests in flight, one store write for all of them), then the
+    rate limit, the RAM check and the handler on a worker thread."""
+
     def __init__(self, services: Services) -> None:
         self.services = services
+        self.claims = ClaimBatcher(lambda: self.services.nonces)
 
     async def handle(self, request: Request) -> Response:
         request_id = new_request_id()
         try:
             op = self._route(request)
+            head = Head.of(request.scope)
             body = await read_body(request, self.services.settings.max_body_bytes)
-            if op.inline:
-                return self._execute(op, request, body, request_id)
-            return await run_in_threadpool(self._execute, op, request, body, request_id)
+            now = self.services.clock()
+            verified = authenticate(self.services, head, body=body, action=op.action, now=now)
+            if verified.claim is not None and not await self.claims.claim(verified.claim):
+                raise replayed()
+            return await run_in_threadpool(self._execute, op, head, body, request_id, verified.principal, now)
         except Exception as exc:  # every failure leaves as an envelope, never as a traceback
             return envelope.error(to_wire(exc), request_id)
 
@@ -55,15 +63,14 @@ class Dispatcher:
             raise RouteError(405, "UnsupportedHTTPMethod", f"{op.action} must be called with {op.method}")
         return op
 
-    def _execute(self, op: Operation, request: Request, body: bytes, request_id: str) -> Response:
-        now = self.services.clock()
-        head = Head.of(request.scope)
-        principal = guard(self.services, op, head, body, now)
+    def _execute(self, op: Operation, head: Head, body: bytes, request_id: str, principal: Principal,
+                 now: datetime) -> Response:
+        admit(self.services, principal, op, head, now)
         return self.respond(op, head, body, request_id, principal, now)
 
     def respond(self, op: Operation, head: Head, body: bytes, request_id: str, principal: Principal,
                 now: datetime) -> Response:
-        """Runs a call that passed the guard: the handler in a transaction, its jobs after the commit."""
+        """Runs a call that passed the auth steps: the handler in a transaction, its jobs after the commit."""
         services = self.services
         params = Params.from_wire(head.scope.get("query_string", b""), body, head.first("content-type") or "",
                                   has_body=op.method == "POST")
@@ -93,13 +100,8 @@ def create_app(services: Services) -> Starlette:
     dispatcher = Dispatcher(services)
     # One catch-all route: the operation table, not the framework, decides what exists.
     methods = ["GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS"]
-    # One FastPath, made here rather than by Starlette, so that the HTTP protocol can find it
-    # (app.state.image_reads) and serve the image reads itself (imprint.server.inline).
-    image_reads = FastPath(None, dispatcher=dispatcher)
     app = Starlette(routes=[admin_mount(services),
                             Route("/{path:path}", dispatcher.handle, methods=methods)],
-                    middleware=[Middleware(image_reads.in_front_of)],
                     exception_handlers={HTTPException: _framework_error})
     app.state.services = services
-    app.state.image_reads = image_reads
     return app
