@@ -12,12 +12,13 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
 
 from imprint.api import envelope
 from imprint.api.admin.routes import admin_mount
 from imprint.api.auth_dependency import admit, authenticate
-from imprint.api.body import read_body
-from imprint.api.call import Call, Ok
+from imprint.api.body import read_asgi_body
+from imprint.api.call import Call, NeedsDatabase, Ok
 from imprint.api.error_map import UNKNOWN, RouteError, to_wire
 from imprint.api.head import Head
 from imprint.api.operations import BY_PATH, Operation
@@ -34,32 +35,50 @@ log = logging.getLogger(__name__)
 class Dispatcher:
     """The one way every operation is served: route, read the body, verify the signature, claim its
     nonce (awaited with the other requests in flight, one store write for all of them), then the
-    rate limit, the RAM check and the handler on a worker thread."""
+    rate limit, the RAM check and the handler (on a worker thread whenever it needs the database)."""
 
     def __init__(self, services: Services) -> None:
         self.services = services
         self.claims = ClaimBatcher(lambda: self.services.nonces)
 
-    async def handle(self, request: Request) -> Response:
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        # A raw ASGI endpoint: Starlette hands it the request as is, with no Request object made.
+        response = await self.handle(scope, receive)
+        await response(scope, receive, send)
+
+    async def handle(self, scope: Scope, receive: Receive) -> Response:
         request_id = new_request_id()
         try:
-            op = self._route(request)
-            head = Head.of(request.scope)
-            body = await read_body(request, self.services.settings.max_body_bytes)
+            op = self._route(scope)
+            head = Head.of(scope)
+            limit = self.services.settings.max_body_bytes
+            body = await read_asgi_body(receive, head.first("content-length"), limit)
             now = self.services.clock()
             verified = authenticate(self.services, head, body=body, action=op.action, now=now)
             if verified.claim is not None and not await self.claims.claim(verified.claim):
                 raise replayed()
-            return await run_in_threadpool(self._execute, op, head, body, request_id, verified.principal, now)
+            principal = verified.principal
+            if op.method == "GET":
+                # A read is first tried on the event loop from memory (the caches of keys, policies and
+                # images): the thread hop cost as much as the rest of a cached image fetch. The first
+                # time it needs the database (Call.open_session) it starts over on a worker thread; a
+                # GET changes nothing before that, so starting over is safe.
+                admit(self.services, principal, op, head, now)
+                try:
+                    return self.respond(op, head, body, request_id, principal, now, memory_only=True)
+                except NeedsDatabase:
+                    return await run_in_threadpool(self.respond, op, head, body, request_id, principal, now)
+            return await run_in_threadpool(self._execute, op, head, body, request_id, principal, now)
         except Exception as exc:  # every failure leaves as an envelope, never as a traceback
             return envelope.error(to_wire(exc), request_id)
 
     @staticmethod
-    def _route(request: Request) -> Operation:
-        op = BY_PATH.get(request.url.path)
+    def _route(scope: Scope) -> Operation:
+        path, method = scope["path"], scope["method"]
+        op = BY_PATH.get(path)
         if op is None:
-            raise RouteError(404, "InvalidAction.NotFound", f"Specified api is not found: {request.url.path}")
-        if request.method != op.method:
+            raise RouteError(404, "InvalidAction.NotFound", f"Specified api is not found: {path}")
+        if method != op.method:
             raise RouteError(405, "UnsupportedHTTPMethod", f"{op.action} must be called with {op.method}")
         return op
 
@@ -69,13 +88,13 @@ class Dispatcher:
         return self.respond(op, head, body, request_id, principal, now)
 
     def respond(self, op: Operation, head: Head, body: bytes, request_id: str, principal: Principal,
-                now: datetime) -> Response:
+                now: datetime, *, memory_only: bool = False) -> Response:
         """Runs a call that passed the auth steps: the handler in a transaction, its jobs after the commit."""
         services = self.services
         params = Params.from_wire(head.scope.get("query_string", b""), body, head.first("content-type") or "",
                                   has_body=op.method == "POST")
         call = Call(principal=principal, params=params, services=services, request_id=request_id,
-                    if_none_match=head.first("if-none-match"), now=now)
+                    if_none_match=head.first("if-none-match"), now=now, memory_only=memory_only)
         try:
             reply = op.handler(call)
             call.commit()
@@ -101,7 +120,7 @@ def create_app(services: Services) -> Starlette:
     # One catch-all route: the operation table, not the framework, decides what exists.
     methods = ["GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS"]
     app = Starlette(routes=[admin_mount(services),
-                            Route("/{path:path}", dispatcher.handle, methods=methods)],
+                            Route("/{path:path}", dispatcher, methods=methods)],
                     exception_handlers={HTTPException: _framework_error})
     app.state.services = services
     return app

@@ -45,11 +45,12 @@ LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 # and read "connection reset". nginx keeps idle connections 75 s: clients are written for that.
 KEEP_ALIVE_S = 75
 
-# The most a request line plus its headers may take before the server answers 400 and closes the
-# connection. uvicorn's h11 protocol enforces it while reading (h11_max_incomplete_event_size), so a
-# client cannot make the server buffer more; its httptools protocol has no such limit, which is why
-# serve runs h11 (docs/api-decisions.md, "Malformed and oversized requests").
-MAX_HEAD_BYTES = 64 * 1024
+# The HTTP/1.1 implementation serve runs: uvicorn's zttp protocol (its public `http="zttp"` option,
+# the zttp package). It refuses a request head past 16 KiB with a 400 while reading it, so a client
+# cannot make the server buffer more; httptools has no such limit and h11's is per incomplete read
+# and, in pure Python, cost about as much CPU as the rest of a cached image fetch
+# (docs/api-decisions.md, "Malformed and oversized requests"; docs/performance.md).
+HTTP_PROTOCOL = "zttp"
 
 # How the supervisor hands each spawned worker what it needs (Settings, the relay's address and
 # key): an environment variable, inherited by the workers uvicorn spawns, read by worker_factory.
@@ -76,7 +77,7 @@ def serve_options(app: Any, *, host: str, port: int, access_log: bool, **extra: 
         # No websockets: the API has none, and it keeps that protocol off the listening socket.
         access_log=access_log, ws="none", timeout_keep_alive=KEEP_ALIVE_S,
         loop="uvloop" if importlib.util.find_spec("uvloop") else "asyncio",
-        http="h11", h11_max_incomplete_event_size=MAX_HEAD_BYTES, **extra)
+        http=HTTP_PROTOCOL, **extra)
 
 
 def worker_app(settings: Settings, relay_address: str | None, relay_key: bytes | None) -> Any:
