@@ -12,7 +12,7 @@ from imprint.service.runs import TrainWork
 from imprint.service.states import Status
 from imprint.store.blobs.base import BlobRef
 from imprint.worker.context import WorkerContext
-from imprint.worker.failures import Failure, classify
+from imprint.worker.failures import Failure, classify, record_failure
 from imprint.worker.progress import ProgressWriter
 
 log = logging.getLogger(__name__)
@@ -46,13 +46,18 @@ def run_train_job(ctx: WorkerContext, job_id: int) -> None:
         return
     try:
         blob = train_model(ctx, work, ProgressWriter(ctx, kind=runs.TRAIN, job_id=job_id))
-    except Failure as failure:
+    except Exception as exc:  # whatever went wrong, the job must end in a final status
+        failure = exc if isinstance(exc, Failure) else classify(exc, stage="training")
         if failure.status is None:  # shutting down: the job stays TRAINING and is re-run on start
             return
         log.info("training job %s failed: %s %s", job_id, failure.status, failure.reason)
-        with ctx.sessions.begin() as session:
-            runs.fail_training(session, job_id=job_id, status=failure.status, reason=failure.reason,
-                               now=ctx.clock())
+        status = failure.status
+
+        def record(reason: str) -> None:
+            with ctx.sessions.begin() as session:
+                runs.fail_training(session, job_id=job_id, status=status, reason=reason, now=ctx.clock())
+
+        record_failure(record, job_id=job_id, reason=failure.reason)
         return
     with ctx.sessions.begin() as session:
         runs.finish_training(session, job_id=job_id, adapter=blob, now=ctx.clock())
