@@ -15,6 +15,7 @@ import pytest
 import redis
 
 from imprint.queue import Interrupted, open_queue
+from imprint.queue.base import QueueUnavailable
 from imprint.queue.celery import TASKS, CeleryQueue, JobLeases, make_celery
 from imprint.service import inference, runs, training
 from imprint.service.states import Status
@@ -60,12 +61,10 @@ def test_tasks_acknowledge_late() -> None:
     assert app.conf.worker_prefetch_multiplier == 1
 
 
-def test_an_unreachable_broker_does_not_fail_the_call(caplog: pytest.LogCaptureFixture) -> None:
+def test_an_unreachable_broker_is_reported_to_the_caller() -> None:
     app = make_celery("redis://127.0.0.1:1/0")
-    app.conf.broker_transport_options = {"max_retries": 0}
-    app.conf.task_publish_retry = False
-    CeleryQueue(app).enqueue("train", 1)  # the committed row waits for the next worker start
-    assert "runs when a worker next starts" in caplog.text
+    with pytest.raises(QueueUnavailable, match="unreachable"):
+        CeleryQueue(app).enqueue("train", 1)
 
 
 def test_a_lease_is_held_renewed_and_released(redis_url: str) -> None:

@@ -27,6 +27,8 @@ from imprint.api.request_ids import new_request_id
 from imprint.api.services import Services
 from imprint.auth.principal import Principal
 from imprint.auth.verifier import replayed
+from imprint.queue.base import QueueUnavailable
+from imprint.service import runs
 from imprint.store.nonces.batch import ClaimBatcher
 
 log = logging.getLogger(__name__)
@@ -100,11 +102,22 @@ class Dispatcher:
             call.commit()
         finally:
             call.close()
-        for kind, job_id in call.after_commit:
-            services.queue.enqueue(kind, job_id)
+        self._hand_over(call.after_commit)
         if isinstance(reply, Ok):
             return envelope.success(reply.data, request_id, notice=reply.notice)
         return reply
+
+    def _hand_over(self, jobs: list[tuple[str, int]]) -> None:
+        """Enqueues the committed jobs; if the queue is unreachable, the jobs not handed over are
+        withdrawn and the caller gets a retryable error instead of a job that would never run."""
+        for done, (kind, job_id) in enumerate(jobs):
+            try:
+                self.services.queue.enqueue(kind, job_id)
+            except QueueUnavailable:
+                with self.services.sessions.begin() as session:
+                    for left_kind, left_id in jobs[done:]:
+                        runs.withdraw_unqueued(session, kind=left_kind, job_id=left_id)
+                raise
 
 
 async def _framework_error(request: Request, exc: Exception) -> Response:

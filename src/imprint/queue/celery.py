@@ -24,7 +24,7 @@ from typing import Any
 from celery import Celery, Task
 from celery.exceptions import Reject
 
-from imprint.queue.base import LANES, Interrupted, Runner
+from imprint.queue.base import LANES, Interrupted, QueueUnavailable, Runner
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +54,10 @@ class ImprintCelery(Celery):
             task_routes={name: {"queue": lane} for lane, name in TASKS.items()},
             broker_transport_options={"visibility_timeout": VISIBILITY_TIMEOUT_S},
             broker_connection_retry_on_startup=True,
+            # A submission waits this long at most for an unreachable Redis before it is refused.
+            broker_connection_timeout=2.0,
+            task_publish_retry_policy={"max_retries": 2, "interval_start": 0.0, "interval_step": 0.5,
+                                       "interval_max": 0.5},
             # imprint's logging stays as the command set it up, and progress bars stay on stderr rather
             # than becoming log lines.
             worker_hijack_root_logger=False,
@@ -95,11 +99,11 @@ class CeleryQueue:
         lane = LANES[kind]
         try:
             self.app.send_task(TASKS[lane], args=(kind, job_id), queue=lane)
-        except Exception:
-            # The row is committed; a worker picks the job up when one next starts (it resumes every
-            # unfinished job), as the in-process queue does after a crash between commit and enqueue.
-            log.exception("could not hand %s job %s to Redis; it runs when a worker next starts",
-                          kind, job_id)
+        except Exception as exc:
+            # Nothing would run the job until some worker restarts: the caller is refused instead
+            # (the dispatcher withdraws the job and answers a retryable 503).
+            log.warning("could not hand %s job %s to Redis: %s", kind, job_id, exc)
+            raise QueueUnavailable(f"the job queue is unreachable: {exc}") from exc
 
     def start(self) -> None:
         pass

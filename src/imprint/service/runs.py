@@ -187,3 +187,19 @@ def release_interrupted(session: Session, *, kind: str, job_id: int, now: dateti
         return False
     _back_to_waiting(row, now=now)
     return True
+
+
+def withdraw_unqueued(session: Session, *, kind: str, job_id: int) -> None:
+    """Removes a job that was committed but could not be handed to the queue, so that the caller, who
+    is told to retry, finds no job that will never run (a v2 job takes its internal model along)."""
+    if kind == TRAIN:
+        session.execute(delete(TrainJobRow).where(TrainJobRow.id == job_id))
+        return
+    row = session.get(InferenceJobRow, job_id)
+    if row is None:
+        return
+    internal = row.train_job_id if row.generation == "v2" else None
+    session.delete(row)
+    session.flush()
+    if internal is not None:
+        session.execute(delete(TrainJobRow).where(TrainJobRow.id == internal))
