@@ -24,6 +24,7 @@ from imprint.store.nonces import open_nonce_store
 from imprint.store.policies import SqlPolicySource
 from imprint.store.sealing import prepare_secrets
 from imprint.store.secret_box import load_server_key
+from imprint.worker import scratch
 from imprint.worker.assemble import build_worker_context, open_database
 from imprint.worker.context import WorkerContext
 from imprint.worker.dispatch import Dispatcher
@@ -54,6 +55,7 @@ class Runtime:
         """Starts the workers and re-enqueues every job a previous process left unfinished."""
         if not self.queue.runs_jobs:  # Celery workers run the jobs and resume them when they start
             return
+        scratch.sweep(self.worker.work_dir)
         with self.services.sessions.begin() as session:
             pending = runs.requeue_interrupted(session, now=utcnow())
         self.queue.start()

@@ -17,6 +17,7 @@ from __future__ import annotations
 import logging
 import secrets
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -33,8 +34,9 @@ TASKS: dict[str, str] = {"train": "imprint.train", "infer": "imprint.infer"}
 # a worker that crashed is recovered sooner by its own restart (imprint.worker.celery_worker resumes
 # unfinished jobs on start), and a longer-running job's second delivery is dropped by the lease anyway.
 VISIBILITY_TIMEOUT_S = 6 * 3600
-# How long a dead worker's lease outlives it; a live holder renews it every third of that.
-LEASE_TTL_S = 30.0
+# How long a dead worker's lease outlives it; a live holder renews it every third of that. Short, so
+# that a job whose worker was killed is taken over within seconds (LeasedRunner waits this long).
+LEASE_TTL_S = 6.0
 
 
 class ImprintCelery(Celery):
@@ -135,12 +137,16 @@ class JobLeases:
         return cls(redis.Redis.from_url(url), **kw)
 
     @contextmanager
-    def hold(self, name: str) -> Iterator[bool]:
-        """Yields True with the lease held for the block, or False when another holder has it."""
+    def hold(self, name: str, *, wait_s: float = 0.0) -> Iterator[bool]:
+        """Yields True with the lease held for the block, or False when another holder kept it for
+        ``wait_s`` (a dead holder's lease expires within ``ttl_s``; a live one renews it)."""
         key, token = self._prefix + name, secrets.token_hex(16)
-        if not self._redis.set(key, token, nx=True, px=self._ttl_ms):
-            yield False
-            return
+        deadline = time.monotonic() + wait_s
+        while not self._redis.set(key, token, nx=True, px=self._ttl_ms):
+            if time.monotonic() >= deadline:
+                yield False
+                return
+            time.sleep(min(0.25, max(0.0, deadline - time.monotonic())))
         done = threading.Event()
         keeper = threading.Thread(target=self._keep, args=(key, token, done), name=f"imprint-lease-{name}",
                                   daemon=True)

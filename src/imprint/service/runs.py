@@ -89,8 +89,12 @@ def fail_training(session: Session, *, job_id: int, status: Status, reason: str,
 
 def record_progress(session: Session, *, kind: str, job_id: int, fraction: float, now: datetime) -> None:
     table = TrainJobRow if kind == TRAIN else InferenceJobRow
-    session.execute(update(table).where(table.id == job_id, table.status.in_([s.value for s in RUNNING]))
-                    .values(progress=round(fraction, 4), updated_at=now))
+    value = round(fraction, 4)
+    # Never backwards, across attempts too: a retry after a crash (attempts + 1) leaves the bar where
+    # the earlier attempt had taken it until it gets further.
+    session.execute(update(table).where(table.id == job_id, table.status.in_([s.value for s in RUNNING]),
+                                        table.progress < value)
+                    .values(progress=value, updated_at=now))
 
 
 def begin_inference(session: Session, *, job_id: int, now: datetime) -> InferenceWork | None:

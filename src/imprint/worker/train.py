@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import logging
-import tempfile
-from pathlib import Path
 
 from imprint.ingest import ImageFetchError, fetch_images
 from imprint.service import runs
@@ -14,6 +12,7 @@ from imprint.store.blobs.base import BlobRef
 from imprint.worker.context import WorkerContext
 from imprint.worker.failures import Failure, classify, record_failure
 from imprint.worker.progress import ProgressWriter
+from imprint.worker.scratch import job_folder
 
 log = logging.getLogger(__name__)
 
@@ -28,9 +27,8 @@ def train_model(ctx: WorkerContext, work: TrainWork, progress: ProgressWriter) -
         images = fetch_images(work.image_urls, ctx.fetch_policy)
     except ImageFetchError as exc:
         raise Failure(Status.WRONG_IMAGE_URL, f"training images could not be used: {exc}") from exc
-    ctx.work_dir.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=ctx.work_dir) as tmp:
-        out = Path(tmp) / "adapter.safetensors"
+    with job_folder(ctx.work_dir) as tmp:
+        out = tmp / "adapter.safetensors"
         try:
             ctx.engine.train(images, object_type=work.object_type, out_path=out, steps=work.train_steps,
                              seed=work.seed, progress=progress, cancel=ctx.stopping)
