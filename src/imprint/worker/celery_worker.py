@@ -90,11 +90,16 @@ class CeleryWorker:
     leases: JobLeases
 
     def resume(self) -> int:
+        # A sender app of its own: publishing through the worker's app before it starts consuming left
+        # that app's consumer receiving nothing.
+        sender = CeleryQueue(make_celery(self.app.conf.broker_url))
         try:
-            resumed = resume_unfinished(self.ctx.sessions, CeleryQueue(self.app), self.leases)
+            resumed = resume_unfinished(self.ctx.sessions, sender, self.leases)
         except Exception:  # the jobs wait for the next worker start; this one still serves its queues
             log.exception("could not resume unfinished jobs")
             return 0
+        finally:
+            sender.stop()
         if resumed:
             log.info("re-enqueued %d unfinished job(s)", resumed)
         return resumed
