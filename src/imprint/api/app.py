@@ -9,6 +9,7 @@ from datetime import datetime
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -21,10 +22,12 @@ from imprint.api.body import read_asgi_body
 from imprint.api.call import Call, NeedsDatabase, Ok
 from imprint.api.error_map import UNKNOWN, RouteError, to_wire
 from imprint.api.head import Head
+from imprint.api.observe import Observe
 from imprint.api.operations import BY_PATH, Operation
 from imprint.api.params import Params
 from imprint.api.request_ids import new_request_id
 from imprint.api.services import Services
+from imprint.api.unsigned import unsigned_routes
 from imprint.auth.principal import Principal
 from imprint.auth.verifier import replayed
 from imprint.queue.base import QueueUnavailable
@@ -132,8 +135,10 @@ def create_app(services: Services) -> Starlette:
     dispatcher = Dispatcher(services)
     # One catch-all route: the operation table, not the framework, decides what exists.
     methods = ["GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS"]
-    app = Starlette(routes=[admin_mount(services),
+    mock = services.settings.mock
+    app = Starlette(routes=[admin_mount(services), *unsigned_routes(services),
                             Route("/{path:path}", dispatcher, methods=methods)],
+                    middleware=[Middleware(Observe, mock=mock)],
                     exception_handlers={HTTPException: _framework_error})
     app.state.services = services
     return app

@@ -6,7 +6,15 @@ from imprint.api import wire
 from imprint.api.call import Call, Ok, Reply
 from imprint.api.images import encode_format, image_response
 from imprint.api.urls import image_urls
-from imprint.api.validation import image_number, object_type, prompt, seed, strength, train_steps
+from imprint.api.validation import (
+    callback_url,
+    image_number,
+    object_type,
+    prompt,
+    seed,
+    strength,
+    train_steps,
+)
 from imprint.service import assets, inference, runs, training
 from imprint.service.states import Status
 
@@ -19,7 +27,8 @@ def add_model_train_job(call: Call) -> Reply:
         call.session, account_id=call.account_id, user_id=call.user_id,
         name=p.text("name", max_length=MAX_NAME), object_type=object_type(p),
         image_urls=image_urls(p, max_items=s.max_images_per_job),
-        train_steps=train_steps(p, s), now=call.now, account_limit=s.max_active_jobs_per_account)
+        train_steps=train_steps(p, s), now=call.now, account_limit=s.max_active_jobs_per_account,
+        callback_url=callback_url(p))
     if job.status == Status.SUBMITTED:
         call.enqueue(runs.TRAIN, job.id)
     return Ok(wire.train_job(job))
@@ -42,7 +51,8 @@ def add_inference_job(call: Call) -> Reply:
     job = inference.submit_inference_job(
         call.session, account_id=call.account_id, user_id=call.user_id, model_id=p.text("modelId"),
         prompt=prompt(p, s), image_number=image_number(p), seed=seed(p),
-        queue_limit=s.inference_queue_size, now=call.now, account_limit=s.max_active_jobs_per_account)
+        queue_limit=s.inference_queue_size, now=call.now, account_limit=s.max_active_jobs_per_account,
+        callback_url=callback_url(p))
     if job.status == Status.SUBMITTED:
         call.enqueue(runs.INFER, job.id)
     return Ok(wire.inference_job(job))
@@ -74,7 +84,7 @@ def add_pre_model_inference_job(call: Call) -> Reply:
         train_steps=train_steps(p, s.settings), image_number=image_number(p), seed=seed(p),
         strength=strength(p),
         queue_limit=s.settings.inference_queue_size, now=call.now,
-        account_limit=s.settings.max_active_jobs_per_account)
+        account_limit=s.settings.max_active_jobs_per_account, callback_url=callback_url(p))
     if job.status == Status.SUBMITTED:
         call.enqueue(runs.PREMODEL, job.id)
     return Ok(wire.inference_job(job))

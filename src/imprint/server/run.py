@@ -23,7 +23,6 @@ import base64
 import contextlib
 import gc
 import importlib.util
-import logging
 import os
 import pickle
 import signal
@@ -34,11 +33,10 @@ from typing import Any
 import uvicorn
 
 from imprint.config import Settings
+from imprint.logs import configure_logging
 from imprint.runtime import Runtime, build_runtime
 from imprint.server.relay import JobRelay, RelayQueue
 from imprint.store.nonces import InMemoryNonceStore
-
-LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
 # How long an idle keep-alive connection stays open. The SDKs pool connections; with uvicorn's 5 s a
 # client that paused (polling a job, say) could send on a socket the server was closing that instant
@@ -55,14 +53,6 @@ HTTP_PROTOCOL = "zttp"
 # How the supervisor hands each spawned worker what it needs (Settings, the relay's address and
 # key): an environment variable, inherited by the workers uvicorn spawns, read by worker_factory.
 WORKER_SPEC_ENV = "IMPRINT_WORKER_SPEC"
-
-
-def default_workers() -> int:
-    """One API worker per CPU this process may run on."""
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # not on Linux
-        return max(1, os.cpu_count() or 1)
 
 
 def serve_options(app: Any, *, host: str, port: int, access_log: bool, **extra: Any) -> dict[str, Any]:
@@ -83,7 +73,7 @@ def serve_options(app: Any, *, host: str, port: int, access_log: bool, **extra: 
 def worker_app(settings: Settings, relay_address: str | None, relay_key: bytes | None) -> Any:
     """The app of one API worker process. Without a relay the queue already reaches the processes
     that run jobs (Celery, ``--queue-url``) and is kept."""
-    logging.basicConfig(level=logging.INFO, format=LOG_FORMAT)
+    configure_logging()  # the level `serve` was given, inherited through the environment
     runtime = build_runtime(settings)
     if relay_address is not None and relay_key is not None:
         # The runtime's own lanes are never started: this process runs no jobs, the job process does.

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
+import time
 
+from imprint import metrics
 from imprint.ingest import ImageFetchError, fetch_images
 from imprint.service import runs
 from imprint.service.runs import TrainWork
@@ -29,11 +31,13 @@ def train_model(ctx: WorkerContext, work: TrainWork, progress: ProgressWriter) -
         raise Failure(Status.WRONG_IMAGE_URL, f"training images could not be used: {exc}") from exc
     with job_folder(ctx.work_dir) as tmp:
         out = tmp / "adapter.safetensors"
+        started = time.perf_counter()
         try:
             ctx.engine.train(images, object_type=work.object_type, out_path=out, steps=work.train_steps,
                              seed=work.seed, progress=progress, cancel=ctx.stopping)
         except Exception as exc:
             raise classify(exc, stage="training") from exc
+        metrics.observe_engine("training", seconds=time.perf_counter() - started, steps=work.train_steps)
         return ctx.blobs.put_file(adapter_key(work), out)
 
 
