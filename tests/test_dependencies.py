@@ -18,7 +18,6 @@ USED_WITHOUT_IMPORT = {
     "uvloop": "the event loop serve picks when it is installed",
     "psycopg": "SQLAlchemy's driver for postgresql+psycopg:// URLs",
     "accelerate": "mixed precision in engine/ (being adopted)",
-    "prometheus-client": "metrics (being adopted)",
 }
 
 
