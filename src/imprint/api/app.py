@@ -22,6 +22,7 @@ from imprint.api.body import read_asgi_body
 from imprint.api.call import Call, NeedsDatabase, Ok
 from imprint.api.error_map import UNKNOWN, RouteError, to_wire
 from imprint.api.head import Head
+from imprint.api.health import health_endpoint
 from imprint.api.observe import Observe
 from imprint.api.operations import BY_PATH, Operation
 from imprint.api.params import Params
@@ -137,6 +138,7 @@ def create_app(services: Services) -> Starlette:
     methods = ["GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS"]
     mock = services.settings.mock
     app = Starlette(routes=[admin_mount(services), *unsigned_routes(services),
+                            Route("/health", health_endpoint(services), methods=["GET", "HEAD"]),
                             Route("/{path:path}", dispatcher, methods=methods)],
                     middleware=[Middleware(Observe, mock=mock)],
                     exception_handlers={HTTPException: _framework_error})
