@@ -39,7 +39,7 @@ log = logging.getLogger(__name__)
 
 # Workers started together may all try to resume; one sweep in this window is enough. Short: a
 # replacement for a killed worker starts later and must sweep again.
-RESUME_WINDOW_S = 5.0
+RESUME_WINDOW_S = 1.0
 
 
 def lease_name(kind: str, job_id: int) -> str:
