@@ -5,6 +5,7 @@ from __future__ import annotations
 from imprint.api import wire
 from imprint.api.call import Call, Ok, Reply
 from imprint.api.images import encode_format, image_response
+from imprint.api.urls import image_urls
 from imprint.api.validation import (
     callback_url,
     controls,
@@ -30,7 +31,7 @@ def add_model_train_job(call: Call) -> Reply:
     kind = known_object_type(object_type(p), call.services.vocabulary(), call.services.known_object_types)
     job = training.submit_train_job(
         call.session, account_id=call.account_id, user_id=call.user_id, name=name, object_type=kind,
-        image_urls=p.text_list("imageUrl", max_items=s.max_images_per_job),
+        image_urls=image_urls(p, max_items=s.max_images_per_job),
         train_steps=train_steps(p, s), now=call.now, account_limit=s.max_active_jobs_per_account,
         callback_url=callback_url(p))
     if job.status == Status.SUBMITTED:
@@ -86,7 +87,7 @@ def add_pre_model_inference_job(call: Call) -> Reply:
     text = prompt(p, s.settings)
     job = inference.submit_premodel_job(
         call.session, account_id=call.account_id, user_id=call.user_id,
-        image_urls=p.text_list("imageUrl", max_items=s.settings.max_images_per_job), prompt=text,
+        image_urls=image_urls(p, max_items=s.settings.max_images_per_job), prompt=text,
         object_type=inference.object_type_from_prompt(text, s.known_object_types, s.settings.v2_object_type),
         train_steps=train_steps(p, s.settings), image_number=image_number(p), seed=seed(p),
         strength=strength(p), controls=controls(p, s.settings),
