@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import json
 from pathlib import Path
 
 import pytest
@@ -81,18 +82,40 @@ def test_download_refusals(server: Server, trained_model: str, image_urls: list[
     assert err.value.code == "B_MODEL_TRAIN_JOB_NOT_FINISHED"
 
 
-def test_export_formats_are_offered_or_refused_clearly(server: Server, trained_model: str) -> None:
+def test_export_formats(server: Server, trained_model: str) -> None:
+    """kohya and diffusers: the files of imprint.engine.export.export_adapter, as one zip."""
+    import io
+    import zipfile
+
+    from imprint.engine.export import export_adapter
+
     assert FORMATS == ("safetensors", "kohya", "diffusers")
+    stored = _download(server, modelId=trained_model)["body"]
     for fmt in ("kohya", "diffusers"):
-        try:
-            from imprint.engine import export  # noqa: F401
-        except ImportError:
-            with pytest.raises(ClientException) as err:
-                _download(server, modelId=trained_model, format=fmt)
-            assert err.value.status_code == 400 and "format=safetensors" in err.value.message
+        resp = _download(server, modelId=trained_model, format=fmt)
+        expected = export_adapter(stored, fmt=fmt, base_model=server.runtime.settings.base_model_source)
+        headers = {k.lower(): v for k, v in resp["headers"].items()}
+        if len(expected) == 1:
+            assert resp["body"] == next(iter(expected.values()))
         else:
-            resp = _download(server, modelId=trained_model, format=fmt)
-            assert resp["statusCode"] == 200 and resp["body"]
+            assert headers["content-type"] == "application/zip"
+            assert headers["content-disposition"] == f'attachment; filename="{trained_model}.zip"'
+            with zipfile.ZipFile(io.BytesIO(resp["body"])) as archive:
+                got = {n: archive.read(n) for n in archive.namelist()}
+            assert got.keys() == expected.keys()
+            for name, content in got.items():
+                assert _same_file(name, content, expected[name]), name
+
+
+def _same_file(name: str, a: bytes, b: bytes) -> bool:
+    """safetensors files by their tensors and metadata (the header's key order is not fixed)."""
+    if not name.endswith(".safetensors"):
+        return a == b
+    from safetensors.torch import load
+
+    ta, tb = load(a), load(b)
+    header = [json.loads(x[8:8 + int.from_bytes(x[:8], "little")]).get("__metadata__") for x in (a, b)]
+    return ta.keys() == tb.keys() and all(ta[k].equal(tb[k]) for k in ta) and header[0] == header[1]
 
 
 def _account(server: Server) -> str:

@@ -35,10 +35,9 @@ def download_adapter(session: Session, *, account_id: str, model_id: str, fmt: s
 
 
 def _export(data: bytes, *, fmt: str, base_model: str) -> dict[str, bytes]:
-    try:
-        from imprint.engine.export import export_adapter  # type: ignore[import-not-found]
-    except ImportError:
-        raise InvalidParameter("format", f"{fmt!r} export is not available in this version of imprint; "
-                                         "use format=safetensors") from None
+    # Imported here: the export reads tensors with torch, which a process that only serves the API and
+    # never exports need not load.
+    from imprint.engine.export import export_adapter
+
     files: dict[str, bytes] = export_adapter(data, fmt=fmt, base_model=base_model)
     return files
