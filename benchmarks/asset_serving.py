@@ -231,6 +231,9 @@ http {{ access_log off; server {{ listen 127.0.0.1:{ngx_port}; root {work}/www;
   location / {{ default_type image/png; }} }} }}
 """)
     (work / "replay.lua").write_text(LUA)
+    # serve reads the base model's family before it opens the port; the image reads never load it.
+    (work / "unused").mkdir(exist_ok=True)
+    (work / "unused" / "model_index.json").write_text('{"_class_name": "StableDiffusionPipeline"}')
     env = {**os.environ, "PYTHONWARNINGS": "ignore"}
     procs = [
         subprocess.Popen(["nginx", "-c", str(work / "nginx.conf"), "-p", str(work)]),

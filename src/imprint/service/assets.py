@@ -89,13 +89,14 @@ def _load(row: ImageAssetRow | None, *, blobs: BlobStore, what: str) -> ImageCon
 def find_image(session: SessionSource, *, account_id: str, model_id: str, prompt_id: str, image_id: str,
                blobs: BlobStore, cache: AssetCache) -> ImageContent:
     key = ("v1", account_id, model_id, prompt_id, image_id)
+    hit, check = cache.get(key)
+    if hit is not None and not check:
+        return hit
+    # Built only past the cache: making the statement cost as much as the rest of a cached read.
     query = select(ImageAssetRow).where(
         ImageAssetRow.prompt_id == prompt_id, ImageAssetRow.image_id == image_id,
         ImageAssetRow.model_id == model_id, ImageAssetRow.account_id == account_id)
     what = f"modelId={model_id} promptId={prompt_id} imageId={image_id}"
-    hit, check = cache.get(key)
-    if hit is not None and not check:
-        return hit
     row = _session(session).scalars(query).first()
     if hit is not None and row is not None:
         cache.confirmed(key)
