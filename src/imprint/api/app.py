@@ -39,7 +39,9 @@ class Dispatcher:
         request_id = new_request_id()
         try:
             op = self._route(request)
-            body = await read_body(request, self.services.settings.max_body_bytes)
+            settings = self.services.settings
+            limit = settings.max_image_bytes if op.raw_body else settings.max_body_bytes
+            body = await read_body(request, limit)
             if op.inline:
                 return self._execute(op, request, body, request_id)
             return await run_in_threadpool(self._execute, op, request, body, request_id)
@@ -66,9 +68,9 @@ class Dispatcher:
         """Runs a call that passed the guard: the handler in a transaction, its jobs after the commit."""
         services = self.services
         params = Params.from_wire(head.scope.get("query_string", b""), body, head.first("content-type") or "",
-                                  has_body=op.method == "POST")
+                                  has_body=op.method == "POST" and not op.raw_body)
         call = Call(principal=principal, params=params, services=services, request_id=request_id,
-                    if_none_match=head.first("if-none-match"), now=now)
+                    if_none_match=head.first("if-none-match"), now=now, body=body if op.raw_body else b"")
         try:
             reply = op.handler(call)
             call.commit()

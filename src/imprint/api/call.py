@@ -33,6 +33,8 @@ class Call:
     request_id: str
     if_none_match: str | None
     now: datetime
+    # The raw request body, for operations whose body is their payload (Operation.raw_body).
+    body: bytes = b""
     after_commit: list[tuple[str, int]] = field(default_factory=list)
     _session: Session | None = field(default=None, init=False, repr=False)
 

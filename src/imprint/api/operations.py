@@ -1,4 +1,5 @@
-"""Routing as data: the nine operations of API version 20240611, action -> (method, path, handler)."""
+"""Routing as data: the nine operations of API version 20240611 and imprint's own beside them,
+action -> (method, path, handler)."""
 
 from __future__ import annotations
 
@@ -23,6 +24,9 @@ class Operation:
     inline: bool = False
     # The RAM action a policy names (contract §2); only #7's differs from "aicontent:" + action.
     ram_name: str | None = None
+    # The body is the payload itself (a photo's bytes), not parameters; it may be as large as one
+    # training image (Settings.max_image_bytes) instead of the parameter body's cap.
+    raw_body: bool = False
 
     @property
     def ram_action(self) -> str:
@@ -47,6 +51,9 @@ OPERATIONS: tuple[Operation, ...] = (
               PREFIX + "queryPreModelInferenceJobInfo", h.query_pre_model_inference_job_info),
     Operation("PersonalizedTextToImageQueryImageAsset", "GET", PREFIX + "queryImageAssetFromImageId",
               h.query_image_asset_from_image_id, inline=True),
+    # imprint's own operations (docs/api-decisions.md "Operations beyond the contract").
+    Operation("Personalizedtxt2imgUploadImage", "POST", PREFIX + "uploadImage", h.upload_image,
+              raw_body=True),
 )
 
 BY_PATH: dict[str, Operation] = {op.path: op for op in OPERATIONS}

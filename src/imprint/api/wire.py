@@ -7,6 +7,7 @@ from typing import Any
 
 from imprint.service.domain import InferenceJob, TrainJob
 from imprint.service.states import Status, is_terminal
+from imprint.service.uploads import Upload
 
 
 def timestamp(value: datetime) -> str:
@@ -47,3 +48,8 @@ def failure_notice(status: str, reason: str | None) -> tuple[str, str] | None:
     if status == Status.FINISHED or not is_terminal(status):
         return None
     return status, reason or status
+
+
+def upload(item: Upload) -> dict[str, Any]:
+    return {"uploadId": item.id, "imageUrl": item.url, "format": item.format, "width": item.width,
+            "height": item.height, "size": item.size, "sha256": item.sha256}

@@ -10,6 +10,7 @@ from imprint.ingest import ImageFetchError, fetch_images
 from imprint.service import runs
 from imprint.service.runs import TrainWork
 from imprint.service.states import Status
+from imprint.service.uploads import upload_reader
 from imprint.store.blobs.base import BlobRef
 from imprint.worker.context import WorkerContext
 from imprint.worker.failures import Failure, classify
@@ -25,7 +26,8 @@ def adapter_key(work: TrainWork) -> str:
 def train_model(ctx: WorkerContext, work: TrainWork, progress: ProgressWriter) -> BlobRef:
     """Fetches the images and trains the adapter; raises Failure with the status to record."""
     try:
-        images = fetch_images(work.image_urls, ctx.fetch_policy)
+        images = fetch_images(work.image_urls, ctx.fetch_policy,
+                              uploads=upload_reader(ctx.blobs, work.account_id))
     except ImageFetchError as exc:
         raise Failure(Status.WRONG_IMAGE_URL, f"training images could not be used: {exc}") from exc
     ctx.work_dir.mkdir(parents=True, exist_ok=True)

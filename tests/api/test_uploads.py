@@ -1,0 +1,142 @@
+"""The upload operation: photos sent to imprint itself, vetted, kept per account, and trained on
+through `imprint://upload/<id>` URLs, called through both official SDKs' generic calls."""
+
+from __future__ import annotations
+
+import io
+import json
+from datetime import UTC, datetime
+
+import pytest
+from alibabacloud_tea_openapi import models as open_api_models
+from alibabacloud_tea_openapi.exceptions import ClientException
+from alibabacloud_tea_util import models as util_models
+from apikit import Server, png_bytes, wait_for
+from Tea.exceptions import TeaException
+
+from imprint.service import accounts, keys
+from imprint.service.uploads import upload_key
+
+PATH = "/api/v1/personalizedtxt2img/uploadImage"
+ACTION = "Personalizedtxt2imgUploadImage"
+
+
+def _now() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def upload(server: Server, data: bytes, **client: str) -> dict:
+    """The new SDK's generic call with the photo as a binary body, as docs/api-decisions.md shows it."""
+    params = open_api_models.Params(action=ACTION, version="20240611", protocol="HTTP", method="POST",
+                                    auth_type="AK", style="ROA", pathname=PATH, req_body_type="binary",
+                                    body_type="json")
+    request = open_api_models.OpenApiRequest(stream=io.BytesIO(data))
+    return server.new_client(**client).call_api(params, request, util_models.RuntimeOptions())["body"]
+
+
+def call(server: Server, action: str, path: str, body: dict, **client: str) -> dict:
+    params = open_api_models.Params(action=action, version="20240611", protocol="HTTP", method="POST",
+                                    auth_type="AK", style="ROA", pathname=path, req_body_type="json",
+                                    body_type="json")
+    request = open_api_models.OpenApiRequest(body=body)
+    return server.new_client(**client).call_api(params, request, util_models.RuntimeOptions())["body"]
+
+
+def other_account(server: Server) -> dict[str, str]:
+    services = server.runtime.services
+    with services.sessions.begin() as s:
+        account = accounts.create_account(s, name="other", now=_now())
+        new = keys.create_key(s, box=services.box, account_id=account.id, now=_now())
+    return {"access_key_id": new.access_key_id, "access_key_secret": new.secret}
+
+
+def test_upload_then_train_on_it(server: Server) -> None:
+    photos = [png_bytes(i) for i in range(2)]
+    answers = [upload(server, p)["data"] for p in photos]
+    for answer, photo in zip(answers, photos, strict=True):
+        assert answer["imageUrl"] == f"imprint://upload/{answer['uploadId']}"
+        assert (answer["format"], answer["size"]) == ("PNG", len(photo))
+        assert answer["width"] > 0 and answer["height"] > 0
+    job = call(server, "Personalizedtxt2imgAddModelTrainJob", "/api/v1/personalizedtxt2img/addModelTrainJob",
+               {"name": "uploaded", "objectType": "dog", "imageUrl": [a["imageUrl"] for a in answers],
+                "trainSteps": 2})["data"]
+    client = server.new_client()
+    from alibabacloud_aicontent20240611 import models as m
+
+    status = wait_for(lambda: client.personalizedtxt_2img_query_model_train_status(
+        m.Personalizedtxt2imgQueryModelTrainStatusRequest(model_id=job["modelId"])).body,
+        lambda body: body.data.model_train_status)
+    assert status.data.model_train_status == "FINISHED", status.to_map()
+
+
+def test_photos_are_kept_under_the_callers_account(server: Server) -> None:
+    answer = upload(server, png_bytes(5))["data"]
+    account = server.runtime.services.keys.get(server.access_key_id).account_id
+    assert server.runtime.services.blobs.read_bytes(upload_key(account, answer["uploadId"])) == png_bytes(5)
+
+
+def test_another_account_cannot_train_on_an_upload(server: Server) -> None:
+    url = upload(server, png_bytes(3))["data"]["imageUrl"]
+    other = other_account(server)
+    with pytest.raises(ClientException) as caught:
+        call(server, "Personalizedtxt2imgAddModelTrainJob", "/api/v1/personalizedtxt2img/addModelTrainJob",
+             {"name": "stolen", "objectType": "dog", "imageUrl": [url]}, **other)
+    assert caught.value.code == "B_PARAMETER_INVALID_EXCEPTION"
+    assert "no upload" in caught.value.message and "in this account" in caught.value.message
+    # Its own upload id spelt into the URL works for the other account, so the refusal is ownership.
+    own = upload(server, png_bytes(4), **other)["data"]["imageUrl"]
+    job = call(server, "Personalizedtxt2imgAddModelTrainJob", "/api/v1/personalizedtxt2img/addModelTrainJob",
+               {"name": "own", "objectType": "dog", "imageUrl": [own], "trainSteps": 1}, **other)
+    assert job["data"]["modelId"].startswith("dog_")
+
+
+def test_worker_reads_uploads_of_the_jobs_account_only(server: Server) -> None:
+    """Even a job that slipped past the submit check reads nothing of another account."""
+    from imprint.ingest import ImageFetchError, fetch_images
+    from imprint.ingest.policy import FetchPolicy
+    from imprint.service.uploads import upload_reader
+
+    url = upload(server, png_bytes(6))["data"]["imageUrl"]
+    blobs = server.runtime.services.blobs
+    with pytest.raises(ImageFetchError, match="no such upload in this account"):
+        fetch_images([url], FetchPolicy(), uploads=upload_reader(blobs, "some-other-account"))
+    with pytest.raises(ImageFetchError, match="uploaded photos cannot be used here"):
+        fetch_images([url], FetchPolicy())
+
+
+@pytest.mark.parametrize(("data", "why"), [
+    (b"<html><body>not a photo</body></html>", "HTML"),
+    (b"%PDF-1.4 something", "not an image in an accepted format"),
+])
+def test_non_images_are_refused_with_the_reason(server: Server, data: bytes, why: str) -> None:
+    with pytest.raises(ClientException) as caught:
+        upload(server, data)
+    assert caught.value.code == "B_PARAMETER_INVALID_EXCEPTION"
+    assert "'body'" in caught.value.message and why in caught.value.message
+
+
+def test_too_large_a_photo_is_a_413(server: Server) -> None:
+    limit = server.runtime.services.settings.max_image_bytes
+    with pytest.raises(TeaException) as caught:
+        upload(server, b"\x89PNG" + bytes(limit))
+    assert caught.value.code == "B_REQUEST_BODY_TOO_LARGE_EXCEPTION"
+
+
+def test_malformed_upload_url_is_a_400(server: Server) -> None:
+    with pytest.raises(ClientException) as caught:
+        call(server, "Personalizedtxt2imgAddModelTrainJob", "/api/v1/personalizedtxt2img/addModelTrainJob",
+             {"name": "x", "objectType": "dog", "imageUrl": ["imprint://upload/../../etc/passwd"]})
+    assert "is not an upload URL" in caught.value.message
+
+
+def test_old_sdk_common_request_uploads(server: Server) -> None:
+    from aliyunsdkcore.request import CommonRequest
+
+    request = CommonRequest(domain=server.endpoint, version="20240611", action_name=ACTION,
+                            uri_pattern=PATH)
+    request.set_method("POST")
+    request.set_protocol_type("http")
+    request.add_header("Content-Type", "application/octet-stream")
+    request.set_content(png_bytes(7))
+    answer = json.loads(server.old_client().do_action_with_exception(request))
+    assert answer["data"]["imageUrl"].startswith("imprint://upload/")
