@@ -1,5 +1,8 @@
-"""The `imprint` command: `serve`, `worker`, and the management groups `accounts`, `users`, `keys`, `policies`
-and `admin` (each in its own module, all calling the same service functions as the admin API)."""
+"""The `imprint` command. Two kinds of commands share it, each in its own help panel: the client
+commands (`login`, `train`, `generate`, `models`, `jobs`; imprint.cli.client), which call any imprint
+server over its signed API as an outside client would, and the server administration (`serve`,
+`worker`, `eval`, and the management groups `accounts`, `users`, `keys`, `policies` and `admin`, which
+work on the server's own data and call the same service functions as the admin API)."""
 
 from __future__ import annotations
 
@@ -11,19 +14,28 @@ import typer
 
 from imprint.auth.connection import TrustedProxies
 from imprint.cli import accounts, admin, evaluate, keys, policies, users, worker
+from imprint.cli.client import commands as client
 from imprint.cli.common import BlobUrl, Captioner, DatabaseUrl, DataDir, QueueUrl, console
 from imprint.cli.common import fail as _fail
 from imprint.config import Settings, bundled_base_model, default_data_dir
 
+CLIENT = "Client: use an imprint server (any host, signed API)"
+SERVER = "Server administration (on the server's host, its data directory)"
+
 app = typer.Typer(help="imprint: self-hosted personalized text-to-image, AiContent-compatible.",
                   no_args_is_help=True)
-app.add_typer(accounts.app, name="accounts")
-app.add_typer(users.app, name="users")
-app.add_typer(keys.app, name="keys")
-app.add_typer(policies.app, name="policies")
-app.add_typer(admin.app, name="admin")
-app.command("worker")(worker.worker)
-app.command("eval")(evaluate.evaluate)
+app.command("login", rich_help_panel=CLIENT)(client.login)
+app.command("train", rich_help_panel=CLIENT)(client.train)
+app.command("generate", rich_help_panel=CLIENT)(client.generate)
+app.add_typer(client.models_app, name="models", rich_help_panel=CLIENT)
+app.add_typer(client.jobs_app, name="jobs", rich_help_panel=CLIENT)
+app.add_typer(accounts.app, name="accounts", rich_help_panel=SERVER)
+app.add_typer(users.app, name="users", rich_help_panel=SERVER)
+app.add_typer(keys.app, name="keys", rich_help_panel=SERVER)
+app.add_typer(policies.app, name="policies", rich_help_panel=SERVER)
+app.add_typer(admin.app, name="admin", rich_help_panel=SERVER)
+app.command("worker", rich_help_panel=SERVER)(worker.worker)
+app.command("eval", rich_help_panel=SERVER)(evaluate.evaluate)
 
 
 def _proxies(values: Sequence[str]) -> tuple[str, ...]:
@@ -35,7 +47,7 @@ def _proxies(values: Sequence[str]) -> tuple[str, ...]:
     return entries
 
 
-@app.command()
+@app.command(rich_help_panel=SERVER)
 def serve(
     data_dir: DataDir = default_data_dir(),
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
