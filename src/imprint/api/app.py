@@ -27,6 +27,7 @@ from imprint.api.params import Params
 from imprint.api.request_ids import new_request_id
 from imprint.api.services import Services
 from imprint.auth.principal import Principal
+from imprint.console.routes import console_routes
 
 log = logging.getLogger(__name__)
 
@@ -98,7 +99,7 @@ def create_app(services: Services) -> Starlette:
     # One FastPath, made here rather than by Starlette, so that the HTTP protocol can find it
     # (app.state.image_reads) and serve the image reads itself (imprint.server.inline).
     image_reads = FastPath(None, dispatcher=dispatcher)
-    app = Starlette(routes=[admin_mount(services),
+    app = Starlette(routes=[admin_mount(services), *console_routes(),
                             Route("/{path:path}", dispatcher.handle, methods=methods)],
                     middleware=[Middleware(image_reads.in_front_of)],
                     exception_handlers={HTTPException: _framework_error})

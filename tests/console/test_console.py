@@ -1,0 +1,218 @@
+"""The console in a real headless Chromium against a real server on the bundled model: sign in,
+drop photos, train, watch the progress, generate, see and download images; user strings stay inert;
+a wrong secret shows the server's own error; the browser's signer matches the SDK's signatures."""
+
+from __future__ import annotations
+
+import base64
+import io
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from api.apikit import Server
+from PIL import Image
+from selenium.common.exceptions import NoAlertPresentException, StaleElementReferenceException
+from selenium.webdriver.common.by import By
+from selenium.webdriver.remote.webdriver import WebDriver
+
+from imprint.auth.signer import ClientCredentials
+from imprint.cli.client.api import ImprintClient
+from imprint.world.render import render
+from imprint.world.subject import Subject
+
+pytestmark = pytest.mark.slow
+
+SUBJECT = Subject("dog", "brown", "spotted", "scarf", "red")
+SCENES = ("beach", "snow", "forest", "city", "room")
+XSS_NAME = "<img src=x onerror=alert(1)>"
+
+
+def photo_files(folder: Path) -> list[Path]:
+    """Five renders of one subject of the bundled world, in five scenes."""
+    paths = []
+    for i, scene in enumerate(SCENES):
+        path = folder / f"rex-{scene}.png"
+        render(SUBJECT, scene, seed=100 + i).save(path)
+        paths.append(path)
+    return paths
+
+
+def until(check: Callable[[], Any], timeout: float = 60, what: str = "the page") -> Any:
+    """Polls `check`; the page re-renders its lists as it polls, so an element found a moment ago may
+    be gone: that counts as not yet."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            value = check()
+        except StaleElementReferenceException:
+            value = None
+        if value:
+            return value
+        assert time.monotonic() < deadline, f"{what} did not happen within {timeout}s"
+        time.sleep(0.1)
+
+
+def by_id(driver: WebDriver, element_id: str) -> Any:
+    return driver.find_element(By.ID, element_id)
+
+
+def sign_in(driver: WebDriver, server: Server, secret: str | None = None) -> None:
+    driver.get(f"http://{server.endpoint}/console")
+    until(lambda: by_id(driver, "signin").is_displayed(), what="the sign-in form")
+    by_id(driver, "access-key-id").send_keys(server.access_key_id)
+    by_id(driver, "access-key-secret").send_keys(secret or server.secret)
+    by_id(driver, "sign-in").click()
+
+
+def no_alert(driver: WebDriver) -> bool:
+    try:
+        _ = driver.switch_to.alert
+    except NoAlertPresentException:
+        return True
+    return False
+
+
+def test_wrong_secret_shows_the_servers_error(browser: WebDriver, server: Server, screenshots: Path) -> None:
+    sign_in(browser, server, secret="not-the-secret")
+    error = until(lambda: by_id(browser, "signin-error").is_displayed() and by_id(browser, "signin-error"),
+                  what="the sign-in error")
+    assert error.text.startswith("SignatureDoesNotMatch: ")
+    assert not by_id(browser, "workspace").is_displayed()
+    browser.save_screenshot(str(screenshots / "01-wrong-secret.png"))
+
+
+SDK_EXTRA = {"accept": "application/json",
+             "user-agent": "AlibabaCloud (Linux; x86_64) Python/3.11.7 Core/0.4.3 TeaDSL/2"}
+CAPTURED = [  # signing.md §9.2 and §9.3: (signAcs3 arguments, body text, expected signature)
+    ({"method": "POST", "path": "/api/v1/personalizedtxt2img/addModelTrainJob",
+      "action": "Personalizedtxt2imgAddModelTrainJob", "contentType": "application/json; charset=utf-8",
+      "nonce": "3f2acd1b7ee4081cb2d4b5794525b770",
+      "extra": SDK_EXTRA | {"x-acs-credentials-provider": "static_ak"}},
+     '{"imageUrl":["https://example.com/a.png","https://example.com/b 图.png"],"name":"我的模型 v1",'
+     '"objectType":"dog","trainSteps":400}',
+     "d048704c1681608e360dfc6814cd068befc255450ba2d41b53267daec4c83e36"),
+    ({"method": "GET", "path": "/api/v1/personalizedtxt2img/queryImageAsset",
+      "query": {"encodeFormat": "base64", "imageId": "图片 a+b*c~d/e=f&g%h", "modelId": "model-42",
+                "promptId": "p-7"},
+      "action": "Personalizedtxt2imgQueryImageAsset", "securityToken": "CAIS-fake-sts-token/+==",
+      "nonce": "db1e8b92475fe20a30c3148a73ba8475",
+      "extra": SDK_EXTRA | {"x-acs-credentials-provider": "static_sts"}},
+     "", "cfcb9f334c75a82d7766dc1d6a6598ac7758775f192fcc74faef72ea86324687"),
+]
+
+
+@pytest.mark.parametrize(("request_args", "body", "expected"), CAPTURED)
+def test_browser_signer_matches_sdk_captures(browser: WebDriver, server: Server, request_args: dict[str, Any],
+                                             body: str, expected: str) -> None:
+    """js/sign.js, with the page's WebCrypto, gives the SDK's captured signatures."""
+    browser.get(f"http://{server.endpoint}/console/")
+    authorization = browser.execute_async_script("""
+        const [args, body, done] = arguments;
+        import('/console/js/sign.js').then(async ({ signAcs3 }) => {
+          const credentials = { accessKeyId: 'LTAI5tTestAccessKeyId01',
+            accessKeySecret: 'TestAccessKeySecretValue0123456789', securityToken: args.securityToken };
+          const headers = await signAcs3({ ...args, host: '127.0.0.1:18080', credentials,
+            body: new TextEncoder().encode(body), now: new Date('2026-11-25T08:38:16Z') });
+          done(headers.authorization);
+        }).catch((e) => done(String(e)));
+    """, request_args, body)
+    assert authorization.endswith(f"Signature={expected}"), authorization
+
+
+def test_model_name_renders_as_text(browser: WebDriver, server: Server, tmp_path: Path,
+                                    screenshots: Path) -> None:
+    credentials = ClientCredentials(server.access_key_id, server.secret)
+    with ImprintClient(f"http://{server.endpoint}", credentials) as c:
+        url = c.upload_image(photo_files(tmp_path)[0].read_bytes())["imageUrl"]
+        model_id = c.add_model_train_job(name=XSS_NAME, object_type="dog", image_urls=[url],
+                                         train_steps=1)["modelId"]
+    sign_in(browser, server)
+    item = until(lambda: [e for e in browser.find_elements(By.CSS_SELECTOR, "[data-testid=model]")
+                          if e.get_attribute("data-model-id") == model_id], what="the model in the list")[0]
+    assert item.find_element(By.CSS_SELECTOR, "[data-testid=model-name]").text == XSS_NAME
+    item.click()
+    until(lambda: by_id(browser, "model-title").text == XSS_NAME, what="the model's page")
+    assert browser.find_elements(By.CSS_SELECTOR, "#model-list img, #model-title img") == []
+    assert no_alert(browser)
+    browser.save_screenshot(str(screenshots / "02-inert-name.png"))
+
+
+def test_photos_to_gallery(browser: WebDriver, server: Server, tmp_path: Path, downloads: Path,
+                           screenshots: Path) -> None:
+    sign_in(browser, server)
+    until(lambda: by_id(browser, "workspace").is_displayed(), what="the workspace after sign-in")
+    browser.save_screenshot(str(screenshots / "03-models.png"))
+
+    by_id(browser, "new-model-button").click()
+    until(lambda: by_id(browser, "new-model").is_displayed(), what="the new-model form")
+    by_id(browser, "model-name").send_keys("Rex")
+    by_id(browser, "object-type").send_keys("dog")
+    photos = photo_files(tmp_path)
+    # Four through the file chooser, one dropped onto the drop zone as a browser drop delivers it.
+    by_id(browser, "photo-input").send_keys("\n".join(str(p) for p in photos[:4]))
+    browser.execute_script("""
+        const [bytes, name] = arguments;
+        const data = new DataTransfer();
+        const content = Uint8Array.from(atob(bytes), (c) => c.charCodeAt(0));
+        data.items.add(new File([content], name, { type: 'image/png' }));
+        const drop = new DragEvent('drop', { dataTransfer: data, bubbles: true, cancelable: true });
+        document.getElementById('dropzone').dispatchEvent(drop);
+    """, base64.b64encode(photos[4].read_bytes()).decode(), photos[4].name)
+    until(lambda: len(browser.find_elements(By.CSS_SELECTOR, "[data-testid=photo]")) == 5, what="five photos")
+    by_id(browser, "train-steps").send_keys("10")
+    browser.save_screenshot(str(screenshots / "04-new-model.png"))
+    by_id(browser, "train-button").click()
+
+    until(lambda: by_id(browser, "model-view").is_displayed() and by_id(browser, "model-title").text == "Rex",
+          timeout=60, what="the new model's page")
+    seen: list[int] = []
+
+    def finished() -> bool:
+        bar = browser.find_elements(By.CSS_SELECTOR, "[data-testid=model-progress-bar]")
+        if bar:
+            seen.append(int(bar[0].get_attribute("data-percent")))
+            if 0 < seen[-1] < 100 and not (screenshots / "05-training.png").exists():
+                browser.save_screenshot(str(screenshots / "05-training.png"))
+        return by_id(browser, "model-progress").text.startswith("FINISHED")
+
+    until(finished, timeout=400, what="the training to finish")
+    assert seen[-1] == 100 and seen == sorted(seen), seen
+    assert any(0 < p < 100 for p in seen), f"no progress between 0 and 100% was shown: {seen}"
+    failure = by_id(browser, "model-failure")
+    assert not failure.is_displayed()
+
+    prompt = by_id(browser, "prompt")
+    prompt.clear()
+    prompt.send_keys("a ")
+    by_id(browser, "insert-token").click()
+    prompt.send_keys(" on the beach")
+    assert prompt.get_attribute("value") == "a <special-token> on the beach"
+    count = by_id(browser, "image-number")
+    count.clear()
+    count.send_keys("2")
+    by_id(browser, "seed").send_keys("7")
+    by_id(browser, "generate-button").click()
+
+    loaded = "[data-testid=image][data-loaded='1']"
+    until(lambda: len(browser.find_elements(By.CSS_SELECTOR, loaded)) == 2, timeout=400,
+          what="two generated images")
+    assert by_id(browser, "gallery").find_element(By.CSS_SELECTOR, "[data-testid=job-prompt]").text == \
+        "a <special-token> on the beach"
+    browser.save_screenshot(str(screenshots / "06-gallery.png"))
+
+    def open_large_view() -> bool:
+        browser.find_elements(By.CSS_SELECTOR, loaded)[0].click()
+        return by_id(browser, "lightbox").is_displayed()
+
+    until(open_large_view, what="the large view")
+    natural = browser.execute_script("return document.getElementById('lightbox-image').naturalWidth")
+    assert natural > 0
+    browser.save_screenshot(str(screenshots / "07-large-view.png"))
+    by_id(browser, "lightbox-download").click()
+    saved = until(lambda: [p for p in downloads.iterdir() if p.suffix == ".png"], what="the download")
+    with Image.open(io.BytesIO(saved[0].read_bytes())) as image:
+        assert image.format == "PNG" and image.width == natural
+    assert no_alert(browser)
