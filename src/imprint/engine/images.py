@@ -7,6 +7,8 @@ from collections.abc import Sequence
 from PIL import Image, ImageOps
 
 from imprint.engine.errors import BadInput, UnusableImages
+from imprint.photos import modes
+from imprint.photos.crop import crop_square
 
 MIN_SIDE = 8
 MIN_USABLE_IMAGES = 1
@@ -15,15 +17,8 @@ JITTER_KEEP = 0.9
 
 
 def to_rgb(image: Image.Image) -> Image.Image:
-    """RGB whatever the mode: transparent areas become white (as most viewers show them)."""
-    image = ImageOps.exif_transpose(image)
-    if image.mode == "P":
-        image = image.convert("RGBA")
-    if image.mode in ("RGBA", "LA", "PA"):
-        background = Image.new("RGB", image.size, (255, 255, 255))
-        background.paste(image.convert("RGBA"), mask=image.convert("RGBA").getchannel("A"))
-        return background
-    return image.convert("RGB")
+    """Upright 8-bit RGB whatever the mode: transparent areas become white (see photos/modes.py)."""
+    return modes.to_rgb(modes.upright(image))
 
 
 def square(
@@ -36,12 +31,17 @@ def square(
     return image.crop((left, top, left + side, top + side)).resize((size, size), Image.Resampling.BICUBIC)
 
 
-def prepare_images(images: Sequence[Image.Image], size: int) -> list[Image.Image]:
-    """Centre-cropped RGB squares of `size`, or UnusableImages naming each rejected input."""
-    return [image for _, image in prepare_indexed(images, size)]
+def prepare_images(
+    images: Sequence[Image.Image], size: int, object_type: str | None = None
+) -> list[Image.Image]:
+    """RGB squares of `size` cut where the subject is (photos/crop.py: on the face when `object_type`
+    names a person, else on what stands out), or UnusableImages naming each rejected input."""
+    return [image for _, image in prepare_indexed(images, size, object_type)]
 
 
-def prepare_indexed(images: Sequence[Image.Image], size: int) -> list[tuple[int, Image.Image]]:
+def prepare_indexed(
+    images: Sequence[Image.Image], size: int, object_type: str | None = None
+) -> list[tuple[int, Image.Image]]:
     """As prepare_images, each usable square with its index among the inputs."""
     if len(images) == 0:
         raise BadInput("no training images were given")
@@ -57,9 +57,11 @@ def prepare_indexed(images: Sequence[Image.Image], size: int) -> list[tuple[int,
             )
             continue
         try:
-            usable.append((index, square(to_rgb(image), size)))
+            usable.append((index, crop_square(to_rgb(image), size, object_type)))
         except OSError as exc:  # truncated or undecodable data only shows up when pixels are read
             reasons[index] = f"could not be decoded: {exc}"
+        except ValueError as exc:  # a mode no conversion to RGB exists for
+            reasons[index] = f"could not be read: {exc}"
     if len(usable) < MIN_USABLE_IMAGES:
         detail = "; ".join(f"image {i}: {why}" for i, why in sorted(reasons.items()))
         raise UnusableImages(f"no usable training images ({detail})", reasons)

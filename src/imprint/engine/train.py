@@ -77,7 +77,7 @@ def train_adapter(
         class_token_ids(base.pipeline.tokenizer, noun)  # every word must be one the base model knows
     if contexts is not None and len(contexts) != len(images):
         raise BadInput(f"{len(contexts)} contexts were given for {len(images)} images")
-    prepared = prepare_indexed(images, base.image_size)
+    prepared = prepare_indexed(images, base.image_size, object_type)
     generator = torch.Generator().manual_seed(config.seed)
     device = base.device
 

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import io
 
-import numpy as np
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, UnidentifiedImageError
 
 from imprint.ingest.policy import FetchPolicy
+from imprint.photos.modes import to_rgb, upright
 
 
 class ImageRejected(Exception):
@@ -36,8 +36,7 @@ def decode_image(data: bytes, policy: FetchPolicy) -> Image.Image:
             raise ImageRejected(f"refused as a decompression bomb ({exc})") from None
         except (OSError, SyntaxError, ValueError, EOFError) as exc:
             raise ImageRejected(f"the {image.format} data could not be decoded ({exc})") from None
-        upright = _upright(image)
-        rgb = _to_rgb(upright)
+        rgb = to_rgb(upright(image))
     rgb = _shrink(rgb, policy.max_short_side)
     # Orientation is already applied; dropping EXIF keeps a later exif_transpose from turning it twice.
     rgb.info.clear()
@@ -69,31 +68,6 @@ def _draft(image: Image.Image, short_side: int) -> None:
         return
     scale = short_side / min(image.size)
     image.draft(None, (max(1, round(image.width * scale)), max(1, round(image.height * scale))))
-
-
-def _upright(image: Image.Image) -> Image.Image:
-    try:
-        return ImageOps.exif_transpose(image)
-    except Exception:
-        # Unreadable EXIF says nothing trustworthy about orientation; the pixels are still usable.
-        return image.copy()
-
-
-def _to_rgb(image: Image.Image) -> Image.Image:
-    """RGB whatever the mode; transparent areas become white, as the engine's own conversion does."""
-    if image.mode in ("I", "I;16", "I;16L", "I;16B", "I;16N"):
-        # Sixteen-bit greys: a plain convert() clips every value above 255 to white.
-        grey = np.asarray(image.convert("I"), dtype=np.int64) // 257
-        image = Image.fromarray(np.clip(grey, 0, 255).astype(np.uint8), "L")
-    elif image.mode == "F":
-        image = Image.fromarray(np.clip(np.asarray(image), 0, 255).astype(np.uint8), "L")
-    has_alpha = image.mode in ("RGBA", "LA", "PA", "RGBa", "La") or "transparency" in image.info
-    if not has_alpha:
-        return image.convert("RGB")
-    rgba = image.convert("RGBA")
-    background = Image.new("RGB", rgba.size, (255, 255, 255))
-    background.paste(rgba, mask=rgba.getchannel("A"))
-    return background
 
 
 def _shrink(image: Image.Image, short_side: int) -> Image.Image:
