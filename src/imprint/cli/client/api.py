@@ -101,6 +101,30 @@ class ImprintClient:
         return self.call("Personalizedtxt2imgQueryInferenceJobInfo", "GET", "queryInferenceJobInfo",
                          query={"inferenceJobId": job_id})
 
+    def cancel_model_train_job(self, model_id: str) -> dict[str, Any]:
+        return dict(self.call("Personalizedtxt2imgCancelModelTrainJob", "POST", "cancelModelTrainJob",
+                              json_body={"modelId": model_id}).data)
+
+    def cancel_inference_job(self, job_id: str) -> dict[str, Any]:
+        return dict(self.call("Personalizedtxt2imgCancelInferenceJob", "POST", "cancelInferenceJob",
+                              json_body={"inferenceJobId": job_id}).data)
+
+    def delete_model(self, model_id: str) -> dict[str, Any]:
+        return dict(self.call("Personalizedtxt2imgDeleteModel", "POST", "deleteModel",
+                              json_body={"modelId": model_id}).data)
+
+    def download_model(self, model_id: str, fmt: str) -> tuple[str, bytes]:
+        """The file name the server gives (Content-Disposition) and the bytes."""
+        response = self.request("Personalizedtxt2imgDownloadModel", "GET", "downloadModel",
+                                query={"modelId": model_id, "format": fmt})
+        disposition = response.headers.get("content-disposition", "")
+        if response.status_code != 200 or "filename=" not in disposition:
+            _unwrap(response)
+            raise ApiError("UnexpectedResponse", f"the download of {model_id} came back without a file",
+                           response.status_code)
+        name = disposition.split("filename=", 1)[1].strip().strip('"')
+        return name, response.content
+
     def image(self, *, model_id: str, prompt_id: str, image_id: str) -> bytes:
         response = self.request("Personalizedtxt2imgQueryImageAsset", "GET", "queryImageAsset",
                                 query={"modelId": model_id, "promptId": prompt_id, "imageId": image_id})

@@ -125,6 +125,17 @@ def generate(
                                               help="How many images.")] = 1,
     out_dir: Annotated[Path, typer.Option("--out", help="Folder the PNGs are written to.")] = Path("."),
     seed: Annotated[int | None, typer.Option("--seed", help="Seed (default: the server picks one).")] = None,
+    negative_prompt: Annotated[str | None, typer.Option("--negative-prompt", help="What not to draw.")]
+        = None,
+    steps: Annotated[int | None, typer.Option("--steps", help="Denoising steps (1-200).")] = None,
+    guidance_scale: Annotated[float | None, typer.Option("--guidance-scale",
+                                                         help="Classifier-free guidance.")] = None,
+    width: Annotated[int | None, typer.Option("--width", help="Width in pixels, a multiple of 8.")] = None,
+    height: Annotated[int | None, typer.Option("--height", help="Height in pixels, a multiple of 8.")] = None,
+    adapter_scale: Annotated[float | None, typer.Option("--adapter-scale", help="How strongly the "
+                                                        "subject's adapter applies (0-2).")] = None,
+    scheduler: Annotated[str | None, typer.Option("--scheduler", help="dpmpp_2m, euler_a, euler or ddim.")]
+        = None,
     follow: Annotated[bool, typer.Option("--wait/--no-wait", help="Wait and download the images.")] = True,
     endpoint: Endpoint = None, access_key_id: AccessKeyId = None, access_key_secret: AccessKeySecret = None,
     security_token: SecurityToken = None, as_json: AsJson = False,
@@ -133,8 +144,11 @@ def generate(
     if SPECIAL_TOKEN not in prompt:
         err.print(f"note: the prompt has no {SPECIAL_TOKEN}, so your subject is not asked for", markup=False)
     body: dict[str, Any] = {"modelId": model_id, "prompt": prompt, "imageNumber": image_number}
-    if seed is not None:
-        body["seed"] = seed
+    controls = {"seed": seed, "negativePrompt": negative_prompt, "steps": steps,
+                "guidanceScale": guidance_scale, "width": width, "height": height,
+                "adapterScale": adapter_scale, "scheduler": scheduler}
+    # Only what was asked for: absent fields keep the server's defaults, and it validates each one.
+    body.update({name: value for name, value in controls.items() if value is not None})
     with connected(endpoint, access_key_id, access_key_secret, security_token) as client:
         job = client.add_inference_job(body)
         job_id = job["id"]
@@ -237,6 +251,55 @@ def models_show(model_id: Annotated[str, typer.Argument(help="Model id.")], endp
                   f"{len(job.get('resultImageUrl') or [])} images", markup=False)
 
 
+@models_app.command("delete")
+def models_delete(
+    model_id: Annotated[str, typer.Argument(help="Model id.")],
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+    endpoint: Endpoint = None, access_key_id: AccessKeyId = None, access_key_secret: AccessKeySecret = None,
+    security_token: SecurityToken = None, as_json: AsJson = False,
+) -> None:
+    """Delete a model with its adapter, training photos, generation jobs and images (a running job
+    is cancelled first)."""
+    if not yes and not typer.confirm(f"Delete {model_id}, its photos, jobs and images for good?",
+                                     err=True, default=False):
+        raise fail("not deleted (pass --yes to skip this question)")
+    with connected(endpoint, access_key_id, access_key_secret, security_token) as client:
+        result = client.delete_model(model_id)
+    if as_json:
+        emit(result)
+    else:
+        out.print(f"deleted {model_id} ({len(result.get('deletedInferenceJobs') or [])} jobs, "
+                  f"{result.get('deletedImages', 0)} images)", markup=False)
+
+
+EXPORT_FORMATS = ("safetensors", "kohya", "diffusers")
+
+
+@models_app.command("export")
+def models_export(
+    model_id: Annotated[str, typer.Argument(help="Model id.")],
+    fmt: Annotated[str, typer.Option("--format", help="safetensors (the adapter as stored), kohya or "
+                                                      "diffusers (files for other tools).")] = "safetensors",
+    out_path: Annotated[Path | None, typer.Option("--out", help="File or folder to write to (default: the "
+                                                                "server's file name, here).")] = None,
+    endpoint: Endpoint = None, access_key_id: AccessKeyId = None, access_key_secret: AccessKeySecret = None,
+    security_token: SecurityToken = None, as_json: AsJson = False,
+) -> None:
+    """Download a trained model's adapter."""
+    if fmt not in EXPORT_FORMATS:
+        raise fail(f"--format must be one of {', '.join(EXPORT_FORMATS)}", 2)
+    with connected(endpoint, access_key_id, access_key_secret, security_token) as client:
+        name, data = client.download_model(model_id, fmt)
+    # The server names the file; only its last part is used, so it cannot point outside --out.
+    name = Path(name).name or f"{model_id}.bin"
+    target = out_path / name if out_path is not None and out_path.is_dir() else out_path or Path(name)
+    target.write_bytes(data)
+    if as_json:
+        emit({"modelId": model_id, "format": fmt, "file": str(target), "size": len(data)})
+    else:
+        print(target)
+
+
 # --- jobs ---------------------------------------------------------------------------------------
 def _job_rows(models: list[dict[str, Any]]) -> list[dict[str, Any]]:
     rows = []
@@ -292,3 +355,21 @@ def jobs_show(
         out.print(f"reason: {state.failure_reason}", markup=False, soft_wrap=True)
     for image_id in (state.data or {}).get("resultImageUrl") or []:
         out.print(f"image: {image_id}", markup=False)
+
+
+@jobs_app.command("cancel")
+def jobs_cancel(
+    job_id: Annotated[str, typer.Argument(help="A model id (cancels its training) or an inference job id.")],
+    endpoint: Endpoint = None, access_key_id: AccessKeyId = None, access_key_secret: AccessKeySecret = None,
+    security_token: SecurityToken = None, as_json: AsJson = False,
+) -> None:
+    """Cancel a training or generation that has not ended; cancelling twice is harmless."""
+    with connected(endpoint, access_key_id, access_key_secret, security_token) as client:
+        if is_inference_job_id(job_id):
+            job = client.cancel_inference_job(job_id)
+        else:
+            job = client.cancel_model_train_job(job_id)
+    if as_json:
+        emit(job)
+    else:
+        out.print(f"{job_id}: {job['jobStatus']} ({job.get('failureReason') or 'cancelled'})", markup=False)

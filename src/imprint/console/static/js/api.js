@@ -61,6 +61,36 @@ export class Api {
     return (await this.call("Personalizedtxt2imgAddInferenceJob", "POST", "addInferenceJob", { json: body })).data;
   }
 
+  async cancelModelTrainJob(modelId) {
+    return (await this.call("Personalizedtxt2imgCancelModelTrainJob", "POST", "cancelModelTrainJob",
+      { json: { modelId } })).data;
+  }
+
+  async cancelInferenceJob(inferenceJobId) {
+    return (await this.call("Personalizedtxt2imgCancelInferenceJob", "POST", "cancelInferenceJob",
+      { json: { inferenceJobId } })).data;
+  }
+
+  async deleteModel(modelId) {
+    return (await this.call("Personalizedtxt2imgDeleteModel", "POST", "deleteModel", { json: { modelId } })).data;
+  }
+
+  async deleteInferenceJob(inferenceJobId) {
+    return (await this.call("Personalizedtxt2imgDeleteInferenceJob", "POST", "deleteInferenceJob",
+      { json: { inferenceJobId } })).data;
+  }
+
+  // The adapter file: { name, blob }, the name from the server's Content-Disposition.
+  async downloadModel(modelId, format = "safetensors") {
+    const response = await this.request("Personalizedtxt2imgDownloadModel", "GET", "downloadModel",
+      { query: { modelId, format } });
+    const disposition = response.headers.get("content-disposition") || "";
+    const match = /filename="?([^";]+)"?/.exec(disposition);
+    if (response.ok && match) return { name: match[1], blob: await response.blob() };
+    await unwrap(response);
+    throw new ApiError("UnexpectedResponse", "the download came back without a file", response.status);
+  }
+
   async image(modelId, promptId, imageId) {
     const response = await this.request("Personalizedtxt2imgQueryImageAsset", "GET", "queryImageAsset",
       { query: { modelId, promptId, imageId } });

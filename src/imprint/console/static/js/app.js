@@ -20,6 +20,7 @@ const state = {
   images: new Map(),       // "model/prompt/image" -> object URL
   loading: new Set(),
   timer: null,
+  confirming: null,        // the model id whose "Delete" waits for a second click
 };
 
 // --- sign in / out ------------------------------------------------------------------------------
@@ -96,7 +97,7 @@ function route() {
 }
 
 function select(target) {
-  location.hash = target === "new" ? "#/new" : `#/model/${encodeURIComponent(target)}`;
+  location.hash = target === null ? "#/" : target === "new" ? "#/new" : `#/model/${encodeURIComponent(target)}`;
 }
 
 // --- rendering ----------------------------------------------------------------------------------
@@ -134,7 +135,60 @@ function renderModel(model) {
   $("model-failure").textContent = model.failureReason || "";
   show($("model-failure"), Boolean(model.failureReason));
   show($("generate-form"), model.jobStatus === "FINISHED");
+  replaceChildren($("model-actions"), modelActions(model));
   renderGallery(model);
+}
+
+// Each action reports failures where the model's errors go and refreshes what it changed.
+function action(run) {
+  return async (event) => {
+    const button = event.currentTarget;
+    button.disabled = true;
+    try {
+      await run();
+      show($("models-error"), false);
+    } catch (error) {
+      showError($("models-error"), error);
+    } finally {
+      button.disabled = false;
+      await refresh();
+    }
+  };
+}
+
+function modelActions(model) {
+  if (state.confirming === model.modelId) {
+    return el("span", { "class": "confirm" }, el("span", {}, "Delete it with its photos, jobs and images?"),
+      el("button", { "type": "button", "class": "danger", "id": "confirm-delete",
+        "onclick": action(async () => {
+          await state.api.deleteModel(model.modelId);
+          state.confirming = null;
+          select(null);
+        }) }, "Delete for good"),
+      el("button", { "type": "button", "class": "secondary", "id": "keep-model",
+        "onclick": () => { state.confirming = null; render(); } }, "Keep"));
+  }
+  return el("span", { "class": "actions" },
+    FINAL.has(model.jobStatus) ? null : el("button", { "type": "button", "class": "secondary", "id": "cancel-training",
+      "onclick": action(() => state.api.cancelModelTrainJob(model.modelId)) }, "Cancel training"),
+    model.jobStatus === "FINISHED" ? el("button", { "type": "button", "class": "secondary", "id": "download-adapter",
+      "onclick": action(() => downloadAdapter(model)) }, "Download adapter") : null,
+    el("button", { "type": "button", "class": "danger", "id": "delete-model",
+      "onclick": () => { state.confirming = model.modelId; render(); } }, "Delete model"));
+}
+
+async function downloadAdapter(model) {
+  const { name, blob } = await state.api.downloadModel(model.modelId);
+  saveBlob(blob, name);
+}
+
+function saveBlob(blob, name) {
+  const url = URL.createObjectURL(blob);
+  const link = el("a", { href: url, download: name.replace(/[^A-Za-z0-9._-]/g, "_") });
+  document.body.append(link);
+  link.click();
+  link.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 60000);
 }
 
 function renderGallery(model) {
@@ -145,7 +199,11 @@ function renderGallery(model) {
     return el("section", { "class": "job", "data-testid": "job", "data-job-id": job.id },
       el("div", { "class": "row" },
         el("span", {}, `Job ${job.id} · ${job.createTime.replace("T", " ").slice(0, 19)}`),
-        statusBadge(job.jobStatus)),
+        el("span", { "class": "actions" }, statusBadge(job.jobStatus),
+          FINAL.has(job.jobStatus) ? null : el("button", { "type": "button", "class": "secondary small",
+            "data-testid": "cancel-job", "onclick": action(() => state.api.cancelInferenceJob(job.id)) }, "Cancel"),
+          el("button", { "type": "button", "class": "secondary small", "data-testid": "delete-job",
+            "onclick": action(() => state.api.deleteInferenceJob(job.id)) }, "Delete"))),
       prompts[job.id] ? el("p", { "class": "prompt", "data-testid": "job-prompt" }, prompts[job.id]) : null,
       FINAL.has(job.jobStatus) ? null : progressBar(`job/${job.id}`, job.jobStatus, job.jobTrainProgress, "job-progress"),
       job.failureReason ? el("p", { "class": "error small" }, job.failureReason) : null,
@@ -270,6 +328,13 @@ async function submitGenerate(event) {
   const prompt = $("prompt").value;
   const body = { modelId: state.selected, prompt, imageNumber: Number($("image-number").value || 1) };
   if ($("seed").value !== "") body.seed = Number($("seed").value);
+  // The generation controls: only those filled in are sent; the server validates each one.
+  if ($("negative-prompt").value.trim()) body.negativePrompt = $("negative-prompt").value;
+  for (const [id, field] of [["steps", "steps"], ["guidance-scale", "guidanceScale"], ["width", "width"],
+    ["height", "height"], ["adapter-scale", "adapterScale"]]) {
+    if ($(id).value !== "") body[field] = Number($(id).value);
+  }
+  if ($("scheduler").value) body.scheduler = $("scheduler").value;
   button.disabled = true;
   try {
     const job = await state.api.addInferenceJob(body);
