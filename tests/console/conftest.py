@@ -15,11 +15,6 @@ from imprint.config import bundled_base_model
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMEDRIVER = Path("/usr/bin/chromedriver")
 
-if not (CHROMIUM.exists() and CHROMEDRIVER.exists()):
-    pytest.skip("needs Debian's chromium and chromium-driver (apt-get install -y chromium chromium-driver); "
-                ".ci/run installs them", allow_module_level=True)
-
-
 @pytest.fixture(scope="session")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     settings = settings_for(tmp_path_factory.mktemp("console-data"), bundled_base_model(),
@@ -46,6 +41,9 @@ def downloads(tmp_path: Path) -> Path:
 
 @pytest.fixture()
 def browser(tmp_path: Path, downloads: Path) -> Iterator[object]:
+    if not (CHROMIUM.exists() and CHROMEDRIVER.exists()):
+        pytest.skip("needs Debian's chromium and chromium-driver (apt-get install -y chromium "
+                    "chromium-driver); .ci/run installs them")
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 

@@ -20,6 +20,8 @@ from selenium.webdriver.remote.webdriver import WebDriver
 
 from imprint.auth.signer import ClientCredentials
 from imprint.cli.client.api import ImprintClient
+from imprint.runtime import utcnow
+from imprint.service import keys, policies, sts, users
 from imprint.world.render import render
 from imprint.world.subject import Subject
 
@@ -59,12 +61,28 @@ def by_id(driver: WebDriver, element_id: str) -> Any:
     return driver.find_element(By.ID, element_id)
 
 
-def sign_in(driver: WebDriver, server: Server, secret: str | None = None) -> None:
+def sign_in(driver: WebDriver, server: Server, secret: str | None = None, *, key_id: str | None = None,
+            token: str | None = None) -> None:
     driver.get(f"http://{server.endpoint}/console")
     until(lambda: by_id(driver, "signin").is_displayed(), what="the sign-in form")
-    by_id(driver, "access-key-id").send_keys(server.access_key_id)
+    by_id(driver, "access-key-id").send_keys(key_id or server.access_key_id)
     by_id(driver, "access-key-secret").send_keys(secret or server.secret)
+    if token:
+        by_id(driver, "security-token").send_keys(token)
     by_id(driver, "sign-in").click()
+
+
+def temporary_credentials(server: Server) -> tuple[str, str, str]:
+    """STS-style credentials of a RAM user of the server's account with full AiContent access."""
+    services = server.runtime.services
+    account_id = services.keys.get(server.access_key_id).account_id
+    with services.sessions.begin() as s:
+        user = users.create_user(s, account_id=account_id, name="console-user", now=utcnow())
+        policies.attach(s, user_id=user.id, policy_name="AliyunAiContentFullAccess", policy_type="System",
+                        now=utcnow())
+        keys.create_key(s, box=services.box, account_id=None, user_id=user.id, now=utcnow())
+        creds = sts.issue(s, box=services.box, user_id=user.id, now=utcnow())
+    return creds.access_key_id, creds.secret, creds.security_token
 
 
 def no_alert(driver: WebDriver) -> bool:
@@ -82,6 +100,15 @@ def test_wrong_secret_shows_the_servers_error(browser: WebDriver, server: Server
     assert error.text.startswith("SignatureDoesNotMatch: ")
     assert not by_id(browser, "workspace").is_displayed()
     browser.save_screenshot(str(screenshots / "01-wrong-secret.png"))
+
+
+def test_temporary_credentials_sign_in(browser: WebDriver, server: Server) -> None:
+    key_id, secret, token = temporary_credentials(server)
+    sign_in(browser, server, secret, key_id=key_id, token=token)
+    until(lambda: by_id(browser, "workspace").is_displayed(), what="the workspace")
+    assert by_id(browser, "whoami-key").text == f"{key_id} (temporary)"
+    # The secret is in this tab's storage only, never in a cookie the server would see.
+    assert browser.get_cookies() == []
 
 
 SDK_EXTRA = {"accept": "application/json",
