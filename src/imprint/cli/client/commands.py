@@ -105,6 +105,7 @@ def train(
                                          train_steps=steps)
         model_id = job["modelId"]
         err.print(f"training job created: model {model_id}", markup=False, soft_wrap=True)
+        warn(job)
         state = (JobState(job["jobStatus"], job["jobTrainProgress"], job.get("failureReason"), job)
                  if not follow or job["jobStatus"] == "TOO_MANY_INFERENCE_REQUESTS"
                  else _follow(client, model_id, f"training {name}"))
@@ -153,6 +154,7 @@ def generate(
         job = client.add_inference_job(body)
         job_id = job["id"]
         err.print(f"inference job {job_id} created", markup=False)
+        warn(job)
         state = (_follow(client, job_id, f"generating {image_number}") if follow
                  else JobState(job["jobStatus"], job["jobTrainProgress"], job.get("failureReason"), job))
         files = _download(client, state.data, out_dir) if state.status == "FINISHED" else []
@@ -166,6 +168,12 @@ def generate(
             print(job_id)
     if state.final and state.status != "FINISHED":
         raise fail(f"inference job {job_id} ended {state.status}: {_reason(state)}")
+
+
+def warn(job: dict[str, Any]) -> None:
+    """What the server says about the job it accepted (capped counts, unknown words...)."""
+    for text in job.get("warnings") or []:
+        err.print(f"warning: {text}", markup=False, soft_wrap=True)
 
 
 def _reason(state: JobState) -> str:

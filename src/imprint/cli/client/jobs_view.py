@@ -13,14 +13,15 @@ def training_state(client: ImprintClient, model_id: str) -> JobState:
     data = reply.data or {}
     reason = reply.notice[1] if reply.notice else None
     return JobState(str(data.get("modelTrainStatus")), float(data.get("jobTrainProgress") or 0.0), reason,
-                    {"modelId": model_id, **data})
+                    {"modelId": model_id, **data}, data.get("etaSeconds"))
 
 
 def inference_state(client: ImprintClient, job_id: str) -> JobState:
     reply = client.inference_job(job_id)
     data: dict[str, Any] = reply.data or {}
     reason = data.get("failureReason") or (reply.notice[1] if reply.notice else None)
-    return JobState(str(data.get("jobStatus")), float(data.get("jobTrainProgress") or 0.0), reason, data)
+    return JobState(str(data.get("jobStatus")), float(data.get("jobTrainProgress") or 0.0), reason, data,
+                    data.get("etaSeconds"))
 
 
 def is_inference_job_id(job_id: str) -> bool:

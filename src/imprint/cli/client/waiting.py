@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from rich.console import Console
-from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeRemainingColumn
+from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn
 
 FINAL = frozenset({"FINISHED", "TRAINING_TERMINATED", "INFERRING_TERMINATED", "WRONG_IMAGE_URL", "OOM",
                    "TOO_MANY_INFERENCE_REQUESTS"})
@@ -23,6 +23,8 @@ class JobState:
     progress: float
     failure_reason: str | None
     data: Any = None
+    # The server's own estimate, where it gives one (etaSeconds); else the client estimates.
+    eta_seconds: float | None = None
 
     @property
     def final(self) -> bool:
@@ -61,6 +63,11 @@ def format_eta(seconds: float | None) -> str:
     return f"{seconds // 60}m{seconds % 60:02d}s left" if seconds >= 60 else f"{seconds}s left"
 
 
+def time_left(state: JobState, eta: Eta) -> float | None:
+    local = eta.update(state.progress)
+    return state.eta_seconds if state.eta_seconds is not None else local
+
+
 def wait(poll: Callable[[], JobState], *, label: str, console: Console, interval: float = 0.5) -> JobState:
     """Polls until the job reaches a final status and returns that state."""
     try:
@@ -73,12 +80,15 @@ def wait(poll: Callable[[], JobState], *, label: str, console: Console, interval
 
 def _with_bar(poll: Callable[[], JobState], label: str, console: Console, interval: float) -> JobState:
     columns = (TextColumn("{task.description}"), BarColumn(), TaskProgressColumn(),
-               TextColumn("{task.fields[status]}"), TimeRemainingColumn())
+               TextColumn("{task.fields[status]}"), TextColumn("{task.fields[eta]}"))
+    eta = Eta()
     with Progress(*columns, console=console, transient=False) as bar:
-        task = bar.add_task(label, total=100, status="")
+        task = bar.add_task(label, total=100, status="", eta="")
         while True:
             state = poll()
-            bar.update(task, completed=round(state.progress * 100, 1), status=state.status)
+            left = time_left(state, eta)
+            bar.update(task, completed=round(state.progress * 100, 1), status=state.status,
+                       eta="" if state.final else format_eta(left))
             if state.final:
                 return state
             time.sleep(interval)
@@ -88,7 +98,7 @@ def _with_lines(poll: Callable[[], JobState], label: str, console: Console, inte
     eta, shown = Eta(), None
     while True:
         state = poll()
-        left = eta.update(state.progress)
+        left = time_left(state, eta)
         key = (state.status, int(state.progress / PLAIN_STEP + 1e-9))
         if key != shown or state.final:
             shown = key

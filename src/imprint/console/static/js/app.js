@@ -119,7 +119,8 @@ function renderList() {
   el("div", { "class": "row" }, el("span", { "class": "model-name", "data-testid": "model-name" }, m.name),
     statusBadge(m.jobStatus)),
   el("div", { "class": "muted small" }, `${m.objectType} · ${m.inferenceImageCount || 0} images`),
-  FINAL.has(m.jobStatus) ? null : progressBar(`train/${m.modelId}`, m.jobStatus, m.jobTrainProgress, "train-progress"),
+  FINAL.has(m.jobStatus) ? null : progressBar(`train/${m.modelId}`, m.jobStatus, m.jobTrainProgress, "train-progress",
+    m.etaSeconds),
   m.failureReason ? el("div", { "class": "error small", "data-testid": "failure" }, m.failureReason) : null));
   replaceChildren(list, items);
   show($("models-empty"), state.models.length === 0);
@@ -131,7 +132,8 @@ function renderModel(model) {
     `${model.objectType} · ${model.modelId} · created ${model.createTime.replace("T", " ").slice(0, 19)} UTC · ` +
     `${(model.imageUrl || []).length} photos`;
   replaceChildren($("model-progress"), statusBadge(model.jobStatus), " ",
-    progressBar(`train/${model.modelId}`, model.jobStatus, model.jobTrainProgress, "model-progress-bar"));
+    progressBar(`train/${model.modelId}`, model.jobStatus, model.jobTrainProgress, "model-progress-bar",
+      model.etaSeconds), warnings(model));
   $("model-failure").textContent = model.failureReason || "";
   show($("model-failure"), Boolean(model.failureReason));
   show($("generate-form"), model.jobStatus === "FINISHED");
@@ -205,12 +207,21 @@ function renderGallery(model) {
           el("button", { "type": "button", "class": "secondary small", "data-testid": "delete-job",
             "onclick": action(() => state.api.deleteInferenceJob(job.id)) }, "Delete"))),
       prompts[job.id] ? el("p", { "class": "prompt", "data-testid": "job-prompt" }, prompts[job.id]) : null,
-      FINAL.has(job.jobStatus) ? null : progressBar(`job/${job.id}`, job.jobStatus, job.jobTrainProgress, "job-progress"),
+      FINAL.has(job.jobStatus) ? null : progressBar(`job/${job.id}`, job.jobStatus, job.jobTrainProgress,
+        "job-progress", job.etaSeconds),
+      warnings(job),
       job.failureReason ? el("p", { "class": "error small" }, job.failureReason) : null,
       images.length ? el("div", { "class": "grid" }, images) : null);
   });
   replaceChildren($("gallery"), sections);
   show($("gallery-empty"), jobs.length === 0);
+}
+
+// What the server says about a job it accepted (capped counts, words the model does not know...).
+function warnings(job) {
+  const list = job.warnings || [];
+  return list.length ? el("ul", { "class": "warnings small", "data-testid": "warnings" },
+    list.map((text) => el("li", {}, text))) : null;
 }
 
 function imageKey(model, job, imageId) {

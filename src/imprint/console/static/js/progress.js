@@ -24,9 +24,11 @@ export function formatEta(seconds) {
   return s >= 60 ? `${Math.floor(s / 60)}m ${String(s % 60).padStart(2, "0")}s left` : `${s}s left`;
 }
 
-export function progressBar(key, status, progress, testid) {
+// `serverEta`: the job's etaSeconds where the server gives one; else this page's own estimate.
+export function progressBar(key, status, progress, testid, serverEta = null) {
   const pct = Math.round((progress || 0) * 100);
-  const left = FINAL.has(status) ? "" : formatEta(eta(key, progress || 0));
+  const local = eta(key, progress || 0);
+  const left = FINAL.has(status) ? "" : formatEta(typeof serverEta === "number" ? serverEta : local);
   const label = `${pct}%` + (left ? ` · ${left}` : "");
   return el("div", { "class": "progress", "data-testid": testid, "data-percent": String(pct) },
     el("div", { "class": "bar", "role": "progressbar", "aria-valuemin": "0", "aria-valuemax": "100",
