@@ -16,6 +16,7 @@ from Tea.exceptions import TeaException
 
 from imprint.service import accounts, keys
 from imprint.service.uploads import upload_key
+from imprint.store.rows import UploadRow
 
 PATH = "/api/v1/personalizedtxt2img/uploadImage"
 ACTION = "Personalizedtxt2imgUploadImage"
@@ -71,8 +72,12 @@ def test_upload_then_train_on_it(server: Server) -> None:
 
 def test_photos_are_kept_under_the_callers_account(server: Server) -> None:
     answer = upload(server, png_bytes(5))["data"]
-    account = server.runtime.services.keys.get(server.access_key_id).account_id
-    assert server.runtime.services.blobs.read_bytes(upload_key(account, answer["uploadId"])) == png_bytes(5)
+    services = server.runtime.services
+    account = services.keys.get(server.access_key_id).account_id
+    assert services.blobs.read_bytes(upload_key(account, answer["uploadId"])) == png_bytes(5)
+    with services.sessions() as s:
+        row = s.get(UploadRow, answer["uploadId"])
+        assert row is not None and row.account_id == account and row.sha256 == answer["sha256"]
 
 
 def test_another_account_cannot_train_on_an_upload(server: Server) -> None:

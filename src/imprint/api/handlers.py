@@ -17,7 +17,7 @@ def add_model_train_job(call: Call) -> Reply:
     p, s = call.params, call.services.settings
     name, kind = p.text("name", max_length=MAX_NAME), object_type(p)
     urls = p.text_list("imageUrl", max_items=s.max_images_per_job)
-    uploads.check_upload_urls(call.services.blobs, account_id=call.account_id, urls=urls)
+    uploads.check_upload_urls(call.session, account_id=call.account_id, urls=urls)
     job = training.submit_train_job(
         call.session, account_id=call.account_id, user_id=call.user_id,
         name=name, object_type=kind, image_urls=urls,
@@ -70,7 +70,7 @@ def add_pre_model_inference_job(call: Call) -> Reply:
     p, s = call.params, call.services
     text = prompt(p, s.settings)
     urls = p.text_list("imageUrl", max_items=s.settings.max_images_per_job)
-    uploads.check_upload_urls(s.blobs, account_id=call.account_id, urls=urls)
+    uploads.check_upload_urls(call.session, account_id=call.account_id, urls=urls)
     job = inference.submit_premodel_job(
         call.session, account_id=call.account_id, user_id=call.user_id, image_urls=urls, prompt=text,
         object_type=inference.object_type_from_prompt(text, s.known_object_types, s.settings.v2_object_type),
@@ -97,6 +97,6 @@ def query_image_asset_from_image_id(call: Call) -> Reply:
 
 def upload_image(call: Call) -> Reply:
     s = call.services
-    item = uploads.store_upload(s.blobs, account_id=call.account_id, data=call.body,
-                                policy=FetchPolicy(max_bytes=s.settings.max_image_bytes))
+    item = uploads.store_upload(call.session, s.blobs, account_id=call.account_id, data=call.body,
+                                policy=FetchPolicy(max_bytes=s.settings.max_image_bytes), now=call.now)
     return Ok(wire.upload(item))
