@@ -61,6 +61,12 @@ def by_id(driver: WebDriver, element_id: str) -> Any:
     return driver.find_element(By.ID, element_id)
 
 
+def shown(driver: WebDriver, element_id: str) -> Any:
+    """The element if it is displayed, else None."""
+    element = by_id(driver, element_id)
+    return element if element.is_displayed() else None
+
+
 def sign_in(driver: WebDriver, server: Server, secret: str | None = None, *, key_id: str | None = None,
             token: str | None = None) -> None:
     driver.get(f"http://{server.endpoint}/console")
@@ -95,8 +101,7 @@ def no_alert(driver: WebDriver) -> bool:
 
 def test_wrong_secret_shows_the_servers_error(browser: WebDriver, server: Server, screenshots: Path) -> None:
     sign_in(browser, server, secret="not-the-secret")
-    error = until(lambda: by_id(browser, "signin-error").is_displayed() and by_id(browser, "signin-error"),
-                  what="the sign-in error")
+    error = until(lambda: shown(browser, "signin-error"), what="the sign-in error")
     assert error.text.startswith("SignatureDoesNotMatch: ")
     assert not by_id(browser, "workspace").is_displayed()
     browser.save_screenshot(str(screenshots / "01-wrong-secret.png"))
@@ -243,3 +248,34 @@ def test_photos_to_gallery(browser: WebDriver, server: Server, tmp_path: Path, d
     with Image.open(io.BytesIO(saved[0].read_bytes())) as image:
         assert image.format == "PNG" and image.width == natural
     assert no_alert(browser)
+
+
+def test_pasted_urls_and_a_failure_reason(browser: WebDriver, server: Server, screenshots: Path) -> None:
+    """A model made from a pasted URL that cannot be fetched fails, and the page says why."""
+    sign_in(browser, server)
+    until(lambda: by_id(browser, "workspace").is_displayed(), what="the workspace")
+    by_id(browser, "new-model-button").click()
+    by_id(browser, "model-name").send_keys("Unreachable")
+    by_id(browser, "object-type").send_keys("dog")
+    by_id(browser, "photo-urls").send_keys("http://127.0.0.1:9/rex.png")
+    by_id(browser, "train-button").click()
+    until(lambda: by_id(browser, "model-title").text == "Unreachable", what="the new model's page")
+    failure = until(lambda: shown(browser, "model-failure"), timeout=120, what="the failure reason")
+    assert "http://127.0.0.1:9/rex.png" in failure.text and "could not be fetched" in failure.text
+    assert by_id(browser, "model-progress").text.startswith("WRONG_IMAGE_URL")
+    browser.save_screenshot(str(screenshots / "08-failure-reason.png"))
+
+
+def test_a_refused_photo_shows_the_servers_reason(browser: WebDriver, server: Server, tmp_path: Path) -> None:
+    sign_in(browser, server)
+    until(lambda: by_id(browser, "workspace").is_displayed(), what="the workspace")
+    by_id(browser, "new-model-button").click()
+    by_id(browser, "model-name").send_keys("Notes")
+    by_id(browser, "object-type").send_keys("dog")
+    fake = tmp_path / "notes.png"
+    fake.write_text("<html>not a photo</html>")
+    by_id(browser, "photo-input").send_keys(str(fake))
+    by_id(browser, "train-button").click()
+    error = until(lambda: shown(browser, "new-model-error"), what="the upload error")
+    assert error.text.startswith("B_PARAMETER_INVALID_EXCEPTION: notes.png: ")
+    assert "HTML" in error.text
