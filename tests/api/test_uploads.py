@@ -14,7 +14,7 @@ from alibabacloud_tea_util import models as util_models
 from apikit import Server, png_bytes, wait_for
 from Tea.exceptions import TeaException
 
-from imprint.service import accounts, keys
+from imprint.service import accounts, keys, policies, users
 from imprint.service.uploads import upload_key
 from imprint.store.rows import UploadRow
 
@@ -145,3 +145,27 @@ def test_old_sdk_common_request_uploads(server: Server) -> None:
     request.set_content(png_bytes(7))
     answer = json.loads(server.old_client().do_action_with_exception(request))
     assert answer["data"]["imageUrl"].startswith("imprint://upload/")
+
+
+def ram_user(server: Server, *actions: str) -> dict[str, str]:
+    """A RAM user of the server's account allowed exactly `actions`, and its key."""
+    services = server.runtime.services
+    account_id = services.keys.get(server.access_key_id).account_id
+    name = f"u{len(actions)}{abs(hash(actions)) % 10**8}"
+    document = {"Version": "1", "Statement": [{"Effect": "Allow", "Action": list(actions), "Resource": "*"}]}
+    with services.sessions.begin() as s:
+        user = users.create_user(s, account_id=account_id, name=name, now=_now())
+        policies.create_policy(s, account_id=account_id, name=name, document=document, now=_now())
+        policies.attach(s, user_id=user.id, policy_name=name, now=_now())
+        new = keys.create_key(s, box=services.box, account_id=None, user_id=user.id, now=_now())
+    return {"access_key_id": new.access_key_id, "access_key_secret": new.secret}
+
+
+def test_uploading_is_its_own_ram_action(server: Server) -> None:
+    reader = ram_user(server, "aicontent:Personalizedtxt2imgQueryModelTrainJobList")
+    with pytest.raises(ClientException) as caught:
+        upload(server, png_bytes(40), **reader)
+    assert caught.value.code == "B_PERMISSION_DENIED_EXCEPTION"
+    assert "aicontent:Personalizedtxt2imgUploadImage" in caught.value.message
+    uploader = ram_user(server, "aicontent:Personalizedtxt2imgUploadImage")
+    assert upload(server, png_bytes(40), **uploader)["data"]["imageUrl"].startswith("imprint://upload/")
