@@ -131,9 +131,11 @@ function renderModel(model) {
   $("model-meta").textContent =
     `${model.objectType} · ${model.modelId} · created ${model.createTime.replace("T", " ").slice(0, 19)} UTC · ` +
     `${(model.imageUrl || []).length} photos`;
+  // A failed training has no progress to show; its reason says what happened.
+  const failed = FINAL.has(model.jobStatus) && model.jobStatus !== "FINISHED";
   replaceChildren($("model-progress"), statusBadge(model.jobStatus), " ",
-    progressBar(`train/${model.modelId}`, model.jobStatus, model.jobTrainProgress, "model-progress-bar",
-      model.etaSeconds), warnings(model));
+    failed ? null : progressBar(`train/${model.modelId}`, model.jobStatus, model.jobTrainProgress,
+      "model-progress-bar", model.etaSeconds), warnings(model));
   $("model-failure").textContent = model.failureReason || "";
   show($("model-failure"), Boolean(model.failureReason));
   show($("generate-form"), model.jobStatus === "FINISHED");
