@@ -112,7 +112,8 @@ def serve(
         console.print("[bold]Created account and AccessKey (the secret is shown only this once):[/bold]")
         console.print(f"  account id        {k.account_id}\n  AccessKey ID      {k.access_key_id}\n"
                       f"  AccessKey secret  {k.secret}")
-    console.print(f"imprint serving on http://{host}:{port} (data in {data_dir})")
+    console.print(f"imprint serving on http://{host}:{port} (data in {data_dir}); "
+                  f"web console: http://{host}:{port}/console")
     run_server(runtime, host=host, port=port, workers=workers or default_workers(), access_log=access_log)
 
 
