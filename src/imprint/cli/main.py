@@ -14,7 +14,7 @@ import typer
 
 from imprint.auth.connection import TrustedProxies
 from imprint.cli import accounts, admin, evaluate, keys, policies, users, worker
-from imprint.cli.client import commands as client
+from imprint.cli.client import generate, jobs, login, models, train
 from imprint.cli.common import BlobUrl, Captioner, DatabaseUrl, DataDir, QueueUrl, console
 from imprint.cli.common import fail as _fail
 from imprint.config import Settings, bundled_base_model, default_data_dir
@@ -24,11 +24,11 @@ SERVER = "Server administration (on the server's host, its data directory)"
 
 app = typer.Typer(help="imprint: self-hosted personalized text-to-image, AiContent-compatible.",
                   no_args_is_help=True)
-app.command("login", rich_help_panel=CLIENT)(client.login)
-app.command("train", rich_help_panel=CLIENT)(client.train)
-app.command("generate", rich_help_panel=CLIENT)(client.generate)
-app.add_typer(client.models_app, name="models", rich_help_panel=CLIENT)
-app.add_typer(client.jobs_app, name="jobs", rich_help_panel=CLIENT)
+app.command("login", rich_help_panel=CLIENT)(login.login)
+app.command("train", rich_help_panel=CLIENT)(train.train)
+app.command("generate", rich_help_panel=CLIENT)(generate.generate)
+app.add_typer(models.app, name="models", rich_help_panel=CLIENT)
+app.add_typer(jobs.app, name="jobs", rich_help_panel=CLIENT)
 app.add_typer(accounts.app, name="accounts", rich_help_panel=SERVER)
 app.add_typer(users.app, name="users", rich_help_panel=SERVER)
 app.add_typer(keys.app, name="keys", rich_help_panel=SERVER)
