@@ -15,6 +15,14 @@ def default_data_dir() -> Path:
     return Path(os.environ.get("IMPRINT_DATA_DIR", DEFAULT_DATA_DIR))
 
 
+def default_workers() -> int:
+    """One API worker per CPU this process may run on."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        return max(1, os.cpu_count() or 1)
+
+
 def bundled_base_model() -> Path:
     """Where the package ships its own small base model, imprint-tiny."""
     return bundled_model()
@@ -67,6 +75,14 @@ class Settings:
     # blobs under the data directory, jobs run by threads of the serving process.
     blob_url: str | None = None  # s3://bucket/prefix
     queue_url: str | None = None  # redis://host:port/db: Celery workers (`imprint worker`) run the jobs
+    # Webhook deliveries: first retry after this many seconds, doubling up to the cap; an event is
+    # retried until it is at least `webhook_retry_for_s` old (24 hours).
+    webhook_retry_base_s: float = 5.0
+    webhook_retry_cap_s: float = 3600.0
+    webhook_retry_for_s: float = 24 * 3600.0
+    webhook_poll_s: float = 1.0
+    # `imprint serve --mock`: no model; placeholder training and images, every response marked.
+    mock: bool = False
     extra: dict[str, str] = field(default_factory=dict)
 
     @property

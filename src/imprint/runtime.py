@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Engine
 from starlette.applications import Starlette
@@ -16,6 +16,7 @@ from imprint.api.services import Services
 from imprint.auth import TrustedProxies
 from imprint.auth.nonce_stores import open_nonce_store
 from imprint.config import Settings
+from imprint.ingest import FetchPolicy, parse_networks
 from imprint.queue import LaneQueue, open_queue
 from imprint.service import keys, runs
 from imprint.service.assets import AssetCache
@@ -24,6 +25,7 @@ from imprint.store.keys import SqlKeyLookup
 from imprint.store.policies import SqlPolicySource
 from imprint.store.sealing import prepare_secrets
 from imprint.store.secret_box import load_server_key
+from imprint.webhooks.delivery import DeliveryLoop, RetryPolicy
 from imprint.worker.assemble import build_worker_context, open_database
 from imprint.worker.context import WorkerContext
 from imprint.worker.dispatch import Dispatcher
@@ -49,9 +51,12 @@ class Runtime:
     worker: WorkerContext
     app: Starlette
     first_key: NewKey | None
+    deliveries: DeliveryLoop
 
     def start(self) -> None:
-        """Starts the workers and re-enqueues every job a previous process left unfinished."""
+        """Starts the webhook deliveries and the workers, and re-enqueues every job a previous process
+        left unfinished."""
+        self.deliveries.start()  # with Celery too: workers only write the outbox
         if not self.queue.runs_jobs:  # Celery workers run the jobs and resume them when they start
             return
         with self.services.sessions.begin() as session:
@@ -65,6 +70,7 @@ class Runtime:
     def stop(self, timeout: float | None = 30.0) -> None:
         self.worker.stopping.set()
         self.queue.stop(timeout)
+        self.deliveries.stop(timeout)
         self.engine.dispose()
         close = getattr(self.services.nonces, "close", None)  # the shared stores hold a file or socket
         if close is not None:
@@ -91,4 +97,15 @@ def build_runtime(settings: Settings, *, engine_runtime: EngineRuntime | None = 
         limiter=make_limiter(settings.rate_limit_per_s, settings.rate_limit_burst),
         trusted_proxies=TrustedProxies(settings.trusted_proxies), box=box,
         admin_token=AdminToken(settings.data_dir))
-    return Runtime(settings, db, services, queue, worker, create_app(services), first_key)
+    deliveries = DeliveryLoop(
+        sessions, box, webhook_policy(settings), utcnow, poll_s=settings.webhook_poll_s,
+        retry=RetryPolicy(settings.webhook_retry_base_s, settings.webhook_retry_cap_s,
+                          timedelta(seconds=settings.webhook_retry_for_s)))
+    return Runtime(settings, db, services, queue, worker, create_app(services), first_key, deliveries)
+
+
+def webhook_policy(settings: Settings) -> FetchPolicy:
+    """Where deliveries may go: where training images may come from (`--allow-fetch-from` included),
+    with a receiver's answer bounded to 15 s."""
+    return FetchPolicy(connect_timeout_s=5.0, read_timeout_s=10.0, total_timeout_s=15.0,
+                       allow_networks=parse_networks(settings.allow_fetch_from))

@@ -22,10 +22,12 @@ from imprint.api.call import Call, Ok
 from imprint.api.error_map import UNKNOWN, RouteError, to_wire
 from imprint.api.fastpath import FastPath
 from imprint.api.head import Head
+from imprint.api.observe import Observe
 from imprint.api.operations import BY_PATH, Operation
 from imprint.api.params import Params
 from imprint.api.request_ids import new_request_id
 from imprint.api.services import Services
+from imprint.api.unsigned import unsigned_routes
 from imprint.auth.principal import Principal
 from imprint.console.routes import console_routes
 
@@ -99,10 +101,14 @@ def create_app(services: Services) -> Starlette:
     # One FastPath, made here rather than by Starlette, so that the HTTP protocol can find it
     # (app.state.image_reads) and serve the image reads itself (imprint.server.inline).
     image_reads = FastPath(None, dispatcher=dispatcher)
-    app = Starlette(routes=[admin_mount(services), *console_routes(),
+    mock = services.settings.mock
+    app = Starlette(routes=[admin_mount(services), *unsigned_routes(services), *console_routes(),
                             Route("/{path:path}", dispatcher.handle, methods=methods)],
-                    middleware=[Middleware(image_reads.in_front_of)],
+                    middleware=[Middleware(Observe, mock=mock), Middleware(image_reads.in_front_of)],
                     exception_handlers={HTTPException: _framework_error})
     app.state.services = services
-    app.state.image_reads = image_reads
+    if not mock:
+        # The protocol-level image reads would answer without the mock header; in mock mode they go
+        # through the app like every other request.
+        app.state.image_reads = image_reads
     return app

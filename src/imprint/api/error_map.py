@@ -23,6 +23,7 @@ STATUS: dict[type[e.DomainError], int] = {
     e.DataNotFound: 404,
     e.KeyNotFound: 404,
     e.AccountNotFound: 404,
+    e.WebhookNotFound: 404,
     e.UserNotFound: 404,
     e.PolicyNotFound: 404,
     e.AlreadyExists: 409,

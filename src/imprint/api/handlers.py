@@ -5,7 +5,15 @@ from __future__ import annotations
 from imprint.api import wire
 from imprint.api.call import Call, Ok, Reply
 from imprint.api.images import encode_format, image_response
-from imprint.api.validation import image_number, object_type, prompt, seed, strength, train_steps
+from imprint.api.validation import (
+    callback_url,
+    image_number,
+    object_type,
+    prompt,
+    seed,
+    strength,
+    train_steps,
+)
 from imprint.ingest import FetchPolicy
 from imprint.service import assets, inference, runs, training, uploads
 from imprint.service.states import Status
@@ -21,7 +29,8 @@ def add_model_train_job(call: Call) -> Reply:
     job = training.submit_train_job(
         call.session, account_id=call.account_id, user_id=call.user_id,
         name=name, object_type=kind, image_urls=urls,
-        train_steps=train_steps(p, s), now=call.now, account_limit=s.max_active_jobs_per_account)
+        train_steps=train_steps(p, s), now=call.now, account_limit=s.max_active_jobs_per_account,
+        callback_url=callback_url(p))
     if job.status == Status.SUBMITTED:
         call.enqueue(runs.TRAIN, job.id)
     return Ok(wire.train_job(job))
@@ -44,7 +53,8 @@ def add_inference_job(call: Call) -> Reply:
     job = inference.submit_inference_job(
         call.session, account_id=call.account_id, user_id=call.user_id, model_id=p.text("modelId"),
         prompt=prompt(p, s), image_number=image_number(p), seed=seed(p),
-        queue_limit=s.inference_queue_size, now=call.now, account_limit=s.max_active_jobs_per_account)
+        queue_limit=s.inference_queue_size, now=call.now, account_limit=s.max_active_jobs_per_account,
+        callback_url=callback_url(p))
     if job.status == Status.SUBMITTED:
         call.enqueue(runs.INFER, job.id)
     return Ok(wire.inference_job(job))
@@ -77,7 +87,7 @@ def add_pre_model_inference_job(call: Call) -> Reply:
         train_steps=train_steps(p, s.settings), image_number=image_number(p), seed=seed(p),
         strength=strength(p),
         queue_limit=s.settings.inference_queue_size, now=call.now,
-        account_limit=s.settings.max_active_jobs_per_account)
+        account_limit=s.settings.max_active_jobs_per_account, callback_url=callback_url(p))
     if job.status == Status.SUBMITTED:
         call.enqueue(runs.PREMODEL, job.id)
     return Ok(wire.inference_job(job))

@@ -6,6 +6,7 @@ import re
 
 from imprint.api.params import Params
 from imprint.config import Settings
+from imprint.service import webhooks
 from imprint.service.errors import InvalidParameter
 
 SEED_MIN, SEED_MAX = -1, 2**31 - 1
@@ -53,3 +54,11 @@ def strength(p: Params) -> float:
     if value <= 0:
         raise InvalidParameter("strength", f"must be greater than 0, got {value}")
     return min(max(value, STRENGTH_MIN), STRENGTH_MAX)
+
+
+def callback_url(p: Params) -> str | None:
+    """A job's own webhook URL (raw HTTP only: the SDK models do not declare it)."""
+    value = p.opt_text("callbackUrl")
+    if value is None or value == "":
+        return None
+    return webhooks.check_url(value, "callbackUrl")

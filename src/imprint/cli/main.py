@@ -13,11 +13,11 @@ from typing import Annotated
 import typer
 
 from imprint.auth.connection import TrustedProxies
-from imprint.cli import accounts, admin, evaluate, keys, policies, users, worker
+from imprint.cli import accounts, admin, evaluate, keys, policies, users, webhooks, worker
 from imprint.cli.client import generate, jobs, login, models, train
 from imprint.cli.common import BlobUrl, Captioner, DatabaseUrl, DataDir, QueueUrl, console
 from imprint.cli.common import fail as _fail
-from imprint.config import Settings, bundled_base_model, default_data_dir
+from imprint.config import Settings, bundled_base_model, default_data_dir, default_workers
 
 CLIENT = "Client: use an imprint server (any host, signed API)"
 SERVER = "Server administration (on the server's host, its data directory)"
@@ -34,6 +34,7 @@ app.add_typer(users.app, name="users", rich_help_panel=SERVER)
 app.add_typer(keys.app, name="keys", rich_help_panel=SERVER)
 app.add_typer(policies.app, name="policies", rich_help_panel=SERVER)
 app.add_typer(admin.app, name="admin", rich_help_panel=SERVER)
+app.add_typer(webhooks.app, name="webhooks", rich_help_panel=SERVER)
 app.command("worker", rich_help_panel=SERVER)(worker.worker)
 app.command("eval", rich_help_panel=SERVER)(evaluate.evaluate)
 
@@ -83,15 +84,23 @@ def serve(
     blob_url: BlobUrl = None,
     queue_url: QueueUrl = None,
     captioner: Captioner = "auto",
+    mock: Annotated[bool, typer.Option(
+        "--mock", help="No model: trainings finish in about a second, images are placeholders with the "
+                       "prompt written on them, and every response carries X-Imprint-Mock: true. For "
+                       "testing client integrations.")] = False,
 ) -> None:
     """Run the API server and its workers; the first start creates an account and an AccessKey."""
-    from imprint.runtime import build_runtime
-    from imprint.server import run_server
-    from imprint.server.run import default_workers
 
-    if base_model is None and not (bundled_base_model() / "model_index.json").is_file():
+    if not mock and base_model is None and not (bundled_base_model() / "model_index.json").is_file():
         raise _fail(f"the bundled base model is missing ({bundled_base_model()}); pass --base-model "
                     "with a diffusers Stable Diffusion folder or hub id")
+    worker_count = workers or default_workers()
+    if worker_count > 1:
+        # Before anything imports prometheus_client: each API process then writes its samples where
+        # every process's /metrics adds them up.
+        from imprint.metrics import prepare_multiprocess_dir
+
+        prepare_multiprocess_dir(data_dir / "metrics")
     from imprint.ingest import parse_networks
 
     try:
@@ -105,7 +114,10 @@ def serve(
                         trusted_proxies=_proxies(trusted_proxy or ()), rate_limit_per_s=rate_limit_per_s,
                         rate_limit_burst=rate_limit_burst, max_active_jobs_per_account=max_jobs_per_account,
                         nonce_store_url=nonce_store, database_url=database_url, blob_url=blob_url,
-                        queue_url=queue_url, captioner=captioner)
+                        queue_url=queue_url, captioner=captioner, mock=mock)
+    from imprint.runtime import build_runtime
+    from imprint.server import run_server
+
     runtime = build_runtime(settings)
     if runtime.first_key is not None:
         k = runtime.first_key
@@ -113,8 +125,9 @@ def serve(
         console.print(f"  account id        {k.account_id}\n  AccessKey ID      {k.access_key_id}\n"
                       f"  AccessKey secret  {k.secret}")
     console.print(f"imprint serving on http://{host}:{port} (data in {data_dir}); "
-                  f"web console: http://{host}:{port}/console")
-    run_server(runtime, host=host, port=port, workers=workers or default_workers(), access_log=access_log)
+                  f"web console: http://{host}:{port}/console"
+                  + (" [bold]in mock mode: no model, placeholder results[/bold]" if mock else ""))
+    run_server(runtime, host=host, port=port, workers=worker_count, access_log=access_log)
 
 
 if __name__ == "__main__":

@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from imprint.cli.common import BlobUrl, Captioner, DatabaseUrl, DataDir, QueueUrl
+from imprint.cli.common import BlobUrl, Captioner, DatabaseUrl, DataDir, QueueUrl, console
 from imprint.cli.common import fail as _fail
 from imprint.config import Settings, bundled_base_model, default_data_dir
 
@@ -45,6 +45,12 @@ def worker(
              "variable takes a comma-separated list.")] = None,
     loglevel: Annotated[str, typer.Option(help="Celery's log level.")] = "INFO",
     captioner: Captioner = "auto",
+    metrics_port: Annotated[int | None, typer.Option(
+        help="Serve this worker's Prometheus metrics (training and generation durations, engine steps/s, "
+             "adapter cache) on this port at /metrics.", show_default=False)] = None,
+    metrics_host: Annotated[str, typer.Option(help="Address the metrics port listens on.")] = "0.0.0.0",
+    mock: Annotated[bool, typer.Option("--mock", help="No model: the placeholder engine of serve --mock.")]
+        = False,
 ) -> None:
     """Run a job worker: consumes the train and infer queues that `imprint serve --queue-url` fills."""
     from imprint.ingest import parse_networks
@@ -53,7 +59,7 @@ def worker(
         raise _fail("a worker needs --queue-url (or IMPRINT_QUEUE_URL), the Redis URL the API processes use")
     if pool not in ("solo", "threads"):
         raise typer.BadParameter("solo or threads", param_hint="--pool")
-    if base_model is None and not (bundled_base_model() / "model_index.json").is_file():
+    if not mock and base_model is None and not (bundled_base_model() / "model_index.json").is_file():
         raise _fail(f"the bundled base model is missing ({bundled_base_model()}); pass --base-model")
     try:
         networks = parse_networks(allow_fetch_from or ())
@@ -63,8 +69,15 @@ def worker(
     logging.basicConfig(level=logging.INFO, format=LOG_FORMAT)
     settings = Settings(data_dir=data_dir, base_model=base_model, device=device, database_url=database_url,
                         blob_url=blob_url, queue_url=queue_url, default_inference_steps=inference_steps,
-                        allow_fetch_from=tuple(str(n) for n in networks), captioner=captioner)
+                        allow_fetch_from=tuple(str(n) for n in networks), captioner=captioner,
+                        mock=mock)
     from imprint.worker.celery_worker import build_worker
+
+    if metrics_port is not None:
+        from imprint.metrics import serve_worker_metrics
+
+        serve_worker_metrics(metrics_port, metrics_host)
+        console.print(f"worker metrics on http://{metrics_host}:{metrics_port}/metrics")
 
     code = build_worker(settings).run(queues=lanes, pool=pool, concurrency=concurrency, loglevel=loglevel)
     raise typer.Exit(code)

@@ -116,7 +116,7 @@ def download(url: str, policy: FetchPolicy, *, resolver: Resolver = system_resol
         target = policy.vet_url(url)
         try:
             for _hop in range(policy.max_redirects + 1):
-                _pin(target, policy, backend, resolver, deadline)
+                pin_host(target, policy, backend, resolver, deadline)
                 with client.stream("GET", target) as response:
                     if response.status_code in REDIRECTS:
                         target = _next_hop(response, policy)
@@ -133,7 +133,7 @@ def download(url: str, policy: FetchPolicy, *, resolver: Resolver = system_resol
     raise URLRejected(f"more than {policy.max_redirects} redirects")
 
 
-def _pin(url: httpx.URL, policy: FetchPolicy, backend: PinnedBackend, resolver: Resolver,
+def pin_host(url: httpx.URL, policy: FetchPolicy, backend: PinnedBackend, resolver: Resolver,
          deadline: Deadline) -> None:
     """Resolves the host once per image and vets every address it has; one bad address refuses all,
     since a name that also points inward is not one to trust with the rest."""

@@ -22,7 +22,6 @@ import functools
 import gc
 import importlib.util
 import logging
-import os
 import signal
 import threading
 from collections.abc import Iterator
@@ -42,14 +41,6 @@ LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 # client that paused (polling a job, say) could send on a socket the server was closing that instant
 # and read "connection reset". nginx keeps idle connections 75 s: clients are written for that.
 KEEP_ALIVE_S = 75
-
-
-def default_workers() -> int:
-    """One API worker per CPU this process may run on."""
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # not on Linux
-        return max(1, os.cpu_count() or 1)
 
 
 def _config(app: Any, *, host: str, port: int, access_log: bool, **extra: Any) -> uvicorn.Config:

@@ -18,6 +18,7 @@ from imprint.store.rows import (
     TrainJobRow,
     UserRow,
 )
+from imprint.store.webhook_rows import CallbackSecretRow, WebhookDeliveryRow, WebhookEndpointRow
 
 
 def _view(row: AccountRow) -> Account:
@@ -55,4 +56,6 @@ def delete_account(session: Session, *, account_id: str) -> None:
     session.execute(delete(PolicyAttachmentRow).where(PolicyAttachmentRow.account_id == account_id))
     session.execute(delete(PolicyRow).where(PolicyRow.account_id == account_id))
     session.execute(delete(UserRow).where(UserRow.account_id == account_id))
+    for table in (WebhookDeliveryRow, WebhookEndpointRow, CallbackSecretRow):
+        session.execute(delete(table).where(table.account_id == account_id))
     session.execute(delete(AccountRow).where(AccountRow.id == account_id))

@@ -102,3 +102,10 @@ class MalformedPolicy(DomainError):
 
 class DeleteConflict(DomainError):
     code = "DeleteConflict"
+
+
+class WebhookNotFound(DomainError):
+    code = "EntityNotExist.Webhook"
+
+    def __init__(self, endpoint_id: str) -> None:
+        super().__init__(f"The webhook endpoint does not exist: {endpoint_id}")

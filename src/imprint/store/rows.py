@@ -102,6 +102,8 @@ class TrainJobRow(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(DateTime)
     updated_at: Mapped[datetime] = mapped_column(DateTime)
+    # A raw-HTTP caller's `callbackUrl`: told of this job's start and end like a registered endpoint.
+    callback_url: Mapped[str | None] = mapped_column(Text, nullable=True)
 
     __table_args__ = (Index("ix_train_jobs_account_origin", "account_id", "origin", "id"),
                       Index("ix_train_jobs_status", "status"))
@@ -129,6 +131,8 @@ class InferenceJobRow(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(DateTime)
     updated_at: Mapped[datetime] = mapped_column(DateTime)
+    # A raw-HTTP caller's `callbackUrl`: told of this job's start and end like a registered endpoint.
+    callback_url: Mapped[str | None] = mapped_column(Text, nullable=True)
 
     __table_args__ = (Index("ix_inference_jobs_account", "account_id", "train_job_id"),
                       Index("ix_inference_jobs_status", "status"))

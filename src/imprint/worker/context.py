@@ -7,12 +7,25 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Protocol
 
+from PIL import Image
 from sqlalchemy.orm import Session, sessionmaker
 
 from imprint.ingest import FetchPolicy
 from imprint.store.blobs.base import BlobStore
-from imprint.worker.engine_runtime import EngineRuntime
+from imprint.worker.engine_runtime import Fraction
+
+
+class JobEngine(Protocol):
+    """What the workers call: the real EngineRuntime, or mock mode's placeholder engine."""
+
+    def train(self, images: list[Image.Image], *, object_type: str, out_path: Path, steps: int, seed: int,
+              progress: Fraction, cancel: threading.Event) -> None: ...
+
+    def generate(self, *, prompt: str, adapter: Path | None, num_images: int, seed: int, steps: int,
+                 strength: float | None, progress: Fraction,
+                 cancel: threading.Event) -> list[Image.Image]: ...
 
 
 def utcnow() -> datetime:
@@ -23,7 +36,7 @@ def utcnow() -> datetime:
 class WorkerContext:
     sessions: sessionmaker[Session]
     blobs: BlobStore
-    engine: EngineRuntime
+    engine: JobEngine
     fetch_policy: FetchPolicy
     work_dir: Path
     default_inference_steps: int

@@ -14,6 +14,8 @@ from typing import Any
 
 from PIL import Image
 
+from imprint.metrics import AdapterCacheCounts
+
 Fraction = Callable[[float], None]
 
 # The engine reports each stage from 0 to 1; a job's progress is one bar across the stages.
@@ -57,6 +59,7 @@ class EngineRuntime:
         self._captioner: Any = None
         self._generator: Any = None
         self._combiner: Any = None
+        self._cache_counts = AdapterCacheCounts()
 
     def base(self) -> Any:
         from imprint.engine import BaseModel
@@ -122,4 +125,6 @@ class EngineRuntime:
         request = GenerateRequest(prompt=prompt, adapter=adapter, num_images=num_images, seed=seed,
                                   steps=steps, adapter_scale=scale)
         images = self.combiner().generate(request, progress=lambda p: progress(p.fraction), cancel=cancel)
+        stats = self.generator().stats()
+        self._cache_counts.update(stats.hits, stats.loads, stats.evictions)
         return list(images)

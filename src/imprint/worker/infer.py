@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import io
 import logging
+import time
 
+from imprint import metrics
 from imprint.service import runs
 from imprint.service.runs import GeneratedImage, InferenceWork
 from imprint.service.states import Status
@@ -35,6 +37,7 @@ def _ensure_adapter(ctx: WorkerContext, work: InferenceWork) -> str:
 def _generate(ctx: WorkerContext, work: InferenceWork, adapter_key: str) -> list[GeneratedImage]:
     start = PREMODEL_TRAIN_SHARE if work.generation == "v2" else 0.0
     progress = ProgressWriter(ctx, kind=runs.INFER, job_id=work.job_id, start=start, span=1.0 - start)
+    started = time.perf_counter()
     try:
         images = ctx.engine.generate(
             prompt=work.prompt, adapter=ctx.blobs.local_path(adapter_key), num_images=work.image_number,
@@ -42,6 +45,8 @@ def _generate(ctx: WorkerContext, work: InferenceWork, adapter_key: str) -> list
             cancel=ctx.stopping)
     except Exception as exc:
         raise classify(exc, stage="inference") from exc
+    metrics.observe_engine("generation", seconds=time.perf_counter() - started,
+                           steps=ctx.default_inference_steps)
     out: list[GeneratedImage] = []
     for image_id, image in zip(runs.image_ids(work), images, strict=True):
         buf = io.BytesIO()

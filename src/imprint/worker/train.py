@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import logging
 import tempfile
+import time
 from pathlib import Path
 
+from imprint import metrics
 from imprint.ingest import ImageFetchError, fetch_images
 from imprint.service import runs
 from imprint.service.runs import TrainWork
@@ -33,11 +35,13 @@ def train_model(ctx: WorkerContext, work: TrainWork, progress: ProgressWriter) -
     ctx.work_dir.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=ctx.work_dir) as tmp:
         out = Path(tmp) / "adapter.safetensors"
+        started = time.perf_counter()
         try:
             ctx.engine.train(images, object_type=work.object_type, out_path=out, steps=work.train_steps,
                              seed=work.seed, progress=progress, cancel=ctx.stopping)
         except Exception as exc:
             raise classify(exc, stage="training") from exc
+        metrics.observe_engine("training", seconds=time.perf_counter() - started, steps=work.train_steps)
         return ctx.blobs.put_file(adapter_key(work), out)
 
 

@@ -13,7 +13,7 @@ from imprint.api.admin import wire
 from imprint.api.params import Params
 from imprint.api.services import Services
 from imprint.auth.system_policies import CUSTOM
-from imprint.service import accounts, keys, policies, sts, users
+from imprint.service import accounts, keys, policies, sts, users, webhooks
 from imprint.service.errors import InvalidParameter
 
 
@@ -141,3 +141,51 @@ def detach_policy(c: AdminCall) -> Any:
     policies.detach(c.session, user_id=c.path["user_id"], policy_name=c.path["name"],
                     policy_type=c.path["policy_type"])
     return wire.user(users.get_user(c.session, user_id=c.path["user_id"]))
+
+
+def _events(c: AdminCall) -> list[str] | None:
+    events = c.body.get("events")
+    if events is None:
+        return None
+    if not isinstance(events, list) or not all(isinstance(e, str) for e in events):
+        raise InvalidParameter("events", "an array of event names is expected")
+    return events
+
+
+def add_webhook(c: AdminCall) -> Any:
+    url = c.body.get("url")
+    if not isinstance(url, str) or not url:
+        raise InvalidParameter("url", "the endpoint's http(s) URL is required")
+    description = c.body.get("description", "")
+    if not isinstance(description, str):
+        raise InvalidParameter("description", "a string is expected")
+    return wire.new_webhook(webhooks.add_endpoint(
+        c.session, box=c.services.box, account_id=c.path["account_id"], url=url, events=_events(c),
+        description=description, now=c.now))
+
+
+def list_webhooks(c: AdminCall) -> Any:
+    return [wire.webhook(e) for e in webhooks.list_endpoints(c.session, account_id=c.path["account_id"])]
+
+
+def remove_webhook(c: AdminCall) -> Any:
+    webhooks.remove_endpoint(c.session, endpoint_id=c.path["webhook_id"])
+    return {"webhookId": c.path["webhook_id"], "deleted": True}
+
+
+def webhook_deliveries(c: AdminCall) -> Any:
+    raw = c.params.opt_text("limit") or "50"
+    if not raw.isdigit() or not 1 <= int(raw) <= 1000:
+        raise InvalidParameter("limit", "a whole number from 1 to 1000")
+    limit = int(raw)
+    return [wire.delivery(d) for d in webhooks.list_deliveries(
+        c.session, account_id=c.path.get("account_id"), endpoint_id=c.path.get("webhook_id"), limit=limit)]
+
+
+def callback_secret(c: AdminCall) -> Any:
+    rotate = c.body.get("rotate", False)
+    if not isinstance(rotate, bool):
+        raise InvalidParameter("rotate", "true or false")
+    secret = webhooks.callback_secret(c.session, box=c.services.box, account_id=c.path["account_id"],
+                                      now=c.now, rotate=rotate)
+    return {"accountId": c.path["account_id"], "secret": secret}

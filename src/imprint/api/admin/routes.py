@@ -44,6 +44,12 @@ ROUTES: tuple[tuple[str, str, Handler], ...] = (
     ("GET", "/keys", h.list_keys),
     ("POST", "/keys/{access_key_id}/{action}", h.change_key),
     ("DELETE", "/keys/{access_key_id}", h.delete_key),
+    ("POST", "/accounts/{account_id}/webhooks", h.add_webhook),
+    ("GET", "/accounts/{account_id}/webhooks", h.list_webhooks),
+    ("GET", "/accounts/{account_id}/webhook-deliveries", h.webhook_deliveries),
+    ("POST", "/accounts/{account_id}/callback-secret", h.callback_secret),
+    ("DELETE", "/webhooks/{webhook_id}", h.remove_webhook),
+    ("GET", "/webhooks/{webhook_id}/deliveries", h.webhook_deliveries),
 )
 
 

@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from imprint.service.domain import Account, KeyInfo, NewKey, Policy, TemporaryCredentials, User
+from imprint.service.webhooks import Delivery, Endpoint, NewEndpoint
 
 
 def _time(value: datetime | None) -> str | None:
@@ -42,3 +43,20 @@ def temporary(c: TemporaryCredentials) -> dict[str, Any]:
 def policy(p: Policy) -> dict[str, Any]:
     return {"policyName": p.name, "policyType": p.policy_type, "description": p.description,
             "document": p.document, "accountId": p.account_id, "createTime": _time(p.created_at)}
+
+
+def webhook(e: Endpoint) -> dict[str, Any]:
+    return {"webhookId": e.id, "accountId": e.account_id, "url": e.url, "events": e.events,
+            "description": e.description, "createTime": _time(e.created_at)}
+
+
+def new_webhook(n: NewEndpoint) -> dict[str, Any]:
+    return {**webhook(n.endpoint), "secret": n.secret}
+
+
+def delivery(d: Delivery) -> dict[str, Any]:
+    return {"deliveryId": d.id, "messageId": d.message_id, "webhookId": d.endpoint_id, "url": d.url,
+            "event": d.event, "jobKind": d.job_kind, "jobId": str(d.job_id), "state": d.state,
+            "attempts": d.attempts, "createTime": _time(d.created_at),
+            "nextAttemptTime": _time(d.next_attempt_at) if d.state == "pending" else None,
+            "lastStatus": d.last_status, "lastError": d.last_error, "deliveredTime": _time(d.delivered_at)}
