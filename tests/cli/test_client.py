@@ -165,7 +165,9 @@ def test_ctrl_c_leaves_the_job_running_and_says_how_to_follow(server: Server, tm
         line = proc.stderr.readline()
     model_id = line.rsplit(" ", 1)[1].strip()
     proc.send_signal(signal.SIGINT)
-    _, stderr = proc.communicate(timeout=30)
+    proc.wait(30)
+    # Read through the same reader as above: communicate() would miss what readline() has buffered.
+    stderr = proc.stderr.read()
     assert proc.returncode == 130
     assert f"Follow it with: imprint jobs show {model_id} --follow" in stderr
     follow = run(["jobs", "show", model_id, "--follow", "--json"], env, timeout=240)

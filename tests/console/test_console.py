@@ -162,11 +162,19 @@ def test_model_name_renders_as_text(browser: WebDriver, server: Server, tmp_path
         model_id = c.add_model_train_job(name=XSS_NAME, object_type="dog", image_urls=[url],
                                          train_steps=1)["modelId"]
     sign_in(browser, server)
-    item = until(lambda: [e for e in browser.find_elements(By.CSS_SELECTOR, "[data-testid=model]")
-                          if e.get_attribute("data-model-id") == model_id], what="the model in the list")[0]
-    assert item.find_element(By.CSS_SELECTOR, "[data-testid=model-name]").text == XSS_NAME
-    item.click()
-    until(lambda: by_id(browser, "model-title").text == XSS_NAME, what="the model's page")
+
+    def listed() -> Any:
+        return [e for e in browser.find_elements(By.CSS_SELECTOR, "[data-testid=model]")
+                if e.get_attribute("data-model-id") == model_id]
+
+    until(lambda: listed() and listed()[0].find_element(By.CSS_SELECTOR, "[data-testid=model-name]").text
+          == XSS_NAME, what="the model's name in the list, as text")
+
+    def open_model() -> bool:
+        listed()[0].click()
+        return bool(by_id(browser, "model-title").text == XSS_NAME)
+
+    until(open_model, what="the model's page")
     assert browser.find_elements(By.CSS_SELECTOR, "#model-list img, #model-title img") == []
     assert no_alert(browser)
     browser.save_screenshot(str(screenshots / "02-inert-name.png"))

@@ -10,7 +10,7 @@ import typer
 from imprint.cli.client.api import ImprintClient
 from imprint.cli.client.connect import connected, err, fail
 from imprint.cli.client.options import AccessKeyId, AccessKeySecret, AsJson, Endpoint, SecurityToken
-from imprint.cli.client.output import emit, follow_job, reason, warn
+from imprint.cli.client.output import ctrl_c_leaves, emit, follow_job, reason, warn
 from imprint.cli.client.waiting import JobState
 
 SPECIAL_TOKEN = "<special-token>"
@@ -50,10 +50,11 @@ def generate(
     with connected(endpoint, access_key_id, access_key_secret, security_token) as client:
         job = client.add_inference_job(body)
         job_id = job["id"]
-        err.print(f"inference job {job_id} created", markup=False)
-        warn(job)
-        state = (follow_job(client, job_id, f"generating {image_number}") if follow
-                 else JobState(job["jobStatus"], job["jobTrainProgress"], job.get("failureReason"), job))
+        with ctrl_c_leaves(job_id):
+            err.print(f"inference job {job_id} created", markup=False)
+            warn(job)
+            state = (follow_job(client, job_id, f"generating {image_number}") if follow
+                     else JobState(job["jobStatus"], job["jobTrainProgress"], job.get("failureReason"), job))
         files = download(client, state.data, out_dir) if state.status == "FINISHED" else []
     if as_json:
         emit({"inferenceJobId": job_id, "promptId": state.data.get("promptId"), "status": state.status,

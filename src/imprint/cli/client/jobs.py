@@ -9,7 +9,7 @@ import typer
 from imprint.cli.client.connect import connected, out
 from imprint.cli.client.jobs_view import inference_state, is_inference_job_id, training_state
 from imprint.cli.client.options import AccessKeyId, AccessKeySecret, AsJson, Endpoint, SecurityToken
-from imprint.cli.client.output import emit, follow_job, percent, print_rows
+from imprint.cli.client.output import ctrl_c_leaves, emit, follow_job, percent, print_rows
 
 app = typer.Typer(help="Training and generation jobs: list, show, follow, cancel.", no_args_is_help=True)
 
@@ -54,7 +54,8 @@ def jobs_show(
     """Show a job's status, progress and failure reason; --follow waits for it."""
     with connected(endpoint, access_key_id, access_key_secret, security_token) as client:
         if follow:
-            state = follow_job(client, job_id, f"job {job_id}")
+            with ctrl_c_leaves(job_id):
+                state = follow_job(client, job_id, f"job {job_id}")
         elif is_inference_job_id(job_id):
             state = inference_state(client, job_id)
         else:

@@ -4,6 +4,8 @@ lines, the server's warnings, and following a job until it ends."""
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import typer
@@ -49,9 +51,15 @@ def print_rows(rows: list[dict[str, Any]], columns: list[str]) -> None:
 def follow_job(client: ImprintClient, job_id: str, label: str) -> JobState:
     poll = ((lambda: inference_state(client, job_id)) if is_inference_job_id(job_id)
             else (lambda: training_state(client, job_id)))
+    return wait(poll, label=label, console=err)
+
+
+@contextmanager
+def ctrl_c_leaves(job_id: str) -> Iterator[None]:
+    """Ctrl-C from here on stops the waiting, never the job, and says how to pick it up again."""
     try:
-        return wait(poll, label=label, console=err)
-    except StoppedWaiting:
+        yield
+    except (KeyboardInterrupt, StoppedWaiting):
         err.print(f"Stopped waiting; the job goes on on the server. Follow it with: {follow_hint(job_id)}",
                   markup=False, soft_wrap=True)
         raise typer.Exit(130) from None

@@ -10,7 +10,7 @@ import typer
 from imprint.cli.client.api import ApiError, ImprintClient
 from imprint.cli.client.connect import connected, err, fail
 from imprint.cli.client.options import AccessKeyId, AccessKeySecret, AsJson, Endpoint, SecurityToken
-from imprint.cli.client.output import emit, follow_job, reason, warn
+from imprint.cli.client.output import ctrl_c_leaves, emit, follow_job, reason, warn
 from imprint.cli.client.waiting import JobState
 
 URL_SCHEMES = ("http://", "https://", "imprint://")
@@ -55,11 +55,12 @@ def train(
         job = client.add_model_train_job(name=name, object_type=object_type, image_urls=urls,
                                          train_steps=steps)
         model_id = job["modelId"]
-        err.print(f"training job created: model {model_id}", markup=False, soft_wrap=True)
-        warn(job)
-        state = (JobState(job["jobStatus"], job["jobTrainProgress"], job.get("failureReason"), job)
-                 if not follow or job["jobStatus"] == "TOO_MANY_INFERENCE_REQUESTS"
-                 else follow_job(client, model_id, f"training {name}"))
+        with ctrl_c_leaves(model_id):
+            err.print(f"training job created: model {model_id}", markup=False, soft_wrap=True)
+            warn(job)
+            state = (JobState(job["jobStatus"], job["jobTrainProgress"], job.get("failureReason"), job)
+                     if not follow or job["jobStatus"] == "TOO_MANY_INFERENCE_REQUESTS"
+                     else follow_job(client, model_id, f"training {name}"))
     result = {"modelId": model_id, "status": state.status, "progress": state.progress,
               "failureReason": state.failure_reason}
     if as_json:
