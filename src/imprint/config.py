@@ -9,6 +9,8 @@ from pathlib import Path
 from imprint.models import bundled_model
 
 DEFAULT_DATA_DIR = "./imprint-data"
+# The embedded default's database, inside the data directory.
+DATABASE_FILE = "imprint.sqlite3"
 
 
 def default_data_dir() -> Path:
@@ -87,7 +89,7 @@ class Settings:
 
     @property
     def db_url(self) -> str:
-        return self.database_url or f"sqlite:///{(self.data_dir / 'imprint.sqlite3').resolve()}"
+        return self.database_url or f"sqlite:///{(self.data_dir / DATABASE_FILE).resolve()}"
 
     @property
     def nonce_url(self) -> str:

@@ -25,6 +25,7 @@ from imprint.store.keys import SqlKeyLookup
 from imprint.store.policies import SqlPolicySource
 from imprint.store.sealing import prepare_secrets
 from imprint.store.secret_box import load_server_key
+from imprint.tokens.vocabulary import LazyVocabulary
 from imprint.webhooks.delivery import DeliveryLoop, RetryPolicy
 from imprint.worker.assemble import build_worker_context, open_database
 from imprint.worker.context import WorkerContext
@@ -96,7 +97,8 @@ def build_runtime(settings: Settings, *, engine_runtime: EngineRuntime | None = 
         policies=SqlPolicySource(sessions, ttl=settings.key_cache_ttl_s),
         limiter=make_limiter(settings.rate_limit_per_s, settings.rate_limit_burst),
         trusted_proxies=TrustedProxies(settings.trusted_proxies), box=box,
-        admin_token=AdminToken(settings.data_dir))
+        admin_token=AdminToken(settings.data_dir),
+        vocabulary=LazyVocabulary(settings.base_model_source).get)
     deliveries = DeliveryLoop(
         sessions, box, webhook_policy(settings), utcnow, poll_s=settings.webhook_poll_s,
         retry=RetryPolicy(settings.webhook_retry_base_s, settings.webhook_retry_cap_s,

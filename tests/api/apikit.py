@@ -176,3 +176,19 @@ def train_model(client: NewClient, urls: list[str], *, steps: int = 3) -> str:
     )
     assert status.data.model_train_status == "FINISHED", status.to_map()
     return model_id
+
+
+def raw_call(client: NewClient, action: str, *, query: dict[str, Any] | None = None,
+             body: dict[str, Any] | None = None, body_type: str = "json", path: str | None = None) -> Any:
+    """One operation through the SDK's generic `call_api`: the whole JSON body (fields the typed
+    models drop included) or, with body_type="byte", the raw bytes."""
+    from alibabacloud_tea_openapi import utils_models
+    from darabonba.runtime import RuntimeOptions
+
+    path = path or action.removeprefix("Personalizedtxt2img")
+    params = utils_models.Params(
+        action=action, version="20240611", protocol="HTTP", method="POST" if body is not None else "GET",
+        pathname=f"/api/v1/personalizedtxt2img/{path[0].lower()}{path[1:]}", auth_type="AK", style="ROA",
+        req_body_type="json", body_type=body_type)
+    request = utils_models.OpenApiRequest(query=query, body=body)
+    return client.call_api(params, request, RuntimeOptions())["body"]

@@ -55,6 +55,7 @@ def test_progress_is_real_and_training_survives_restart(
 def test_keys_cli(tmp_path: Path) -> None:
     runner = CliRunner()
     data = ["--data-dir", str(tmp_path / "d")]
+    assert runner.invoke(app, ["init", *data]).exit_code == 0  # management commands create no database
     created = json.loads(runner.invoke(app, ["keys", "create", *data, "--json"]).stdout)
     assert created["accessKeyId"].startswith("LTAI") and len(created["accessKeySecret"]) == 30
     listed = json.loads(runner.invoke(app, ["keys", "list", *data, "--json"]).stdout)

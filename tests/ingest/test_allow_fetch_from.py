@@ -33,8 +33,9 @@ def captured(monkeypatch: pytest.MonkeyPatch) -> list[Settings]:
 
 
 def serve(tmp_path: Path, *args: str, env: dict[str, str] | None = None) -> Any:
+    # Port 0: the start-up port check must not depend on what else listens on this machine.
     return CliRunner().invoke(app, ["serve", "--data-dir", str(tmp_path), "--base-model", str(tmp_path),
-                                    *args], env=env)
+                                    "--port", "0", *args], env=env)
 
 
 def test_serve_takes_repeated_allow_fetch_from(tmp_path: Path, captured: list[Settings]) -> None:

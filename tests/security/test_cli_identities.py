@@ -18,6 +18,8 @@ QUERIES = (
 
 
 def cli(data: Path, *args: str, code: int = 0) -> Any:
+    # Management commands refuse a folder without a database; `imprint init` makes one.
+    assert CliRunner().invoke(app, ["init", "--data-dir", str(data)]).exit_code == 0
     result = CliRunner().invoke(app, [*args, "--data-dir", str(data), "--json"])
     assert result.exit_code == code, result.output
     return json.loads(result.stdout) if code == 0 else result.output

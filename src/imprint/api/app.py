@@ -22,6 +22,7 @@ from imprint.api.call import Call, Ok
 from imprint.api.error_map import UNKNOWN, RouteError, to_wire
 from imprint.api.fastpath import FastPath
 from imprint.api.head import Head
+from imprint.api.health import health_endpoint
 from imprint.api.observe import Observe
 from imprint.api.operations import BY_PATH, Operation
 from imprint.api.params import Params
@@ -103,6 +104,7 @@ def create_app(services: Services) -> Starlette:
     image_reads = FastPath(None, dispatcher=dispatcher)
     mock = services.settings.mock
     app = Starlette(routes=[admin_mount(services), *unsigned_routes(services), *console_routes(),
+                            Route("/health", health_endpoint(services), methods=["GET", "HEAD"]),
                             Route("/{path:path}", dispatcher.handle, methods=methods)],
                     middleware=[Middleware(Observe, mock=mock), Middleware(image_reads.in_front_of)],
                     exception_handlers={HTTPException: _framework_error})

@@ -8,8 +8,11 @@ from imprint.api.images import encode_format, image_response
 from imprint.api.validation import (
     callback_url,
     image_number,
+    image_number_warnings,
+    known_object_type,
     object_type,
     prompt,
+    prompt_warnings,
     seed,
     strength,
     train_steps,
@@ -23,47 +26,51 @@ MAX_NAME = 256
 
 def add_model_train_job(call: Call) -> Reply:
     p, s = call.params, call.services.settings
-    name, kind = p.text("name", max_length=MAX_NAME), object_type(p)
+    name = p.text("name", max_length=MAX_NAME)
+    kind = known_object_type(object_type(p), call.services.vocabulary(), call.services.known_object_types)
     urls = p.text_list("imageUrl", max_items=s.max_images_per_job)
     uploads.check_upload_urls(call.session, account_id=call.account_id, urls=urls)
     job = training.submit_train_job(
-        call.session, account_id=call.account_id, user_id=call.user_id,
-        name=name, object_type=kind, image_urls=urls,
+        call.session, account_id=call.account_id, user_id=call.user_id, name=name, object_type=kind,
+        image_urls=urls,
         train_steps=train_steps(p, s), now=call.now, account_limit=s.max_active_jobs_per_account,
         callback_url=callback_url(p))
     if job.status == Status.SUBMITTED:
         call.enqueue(runs.TRAIN, job.id)
-    return Ok(wire.train_job(job))
+    return Ok(wire.train_job(job, call.now))
 
 
 def query_model_train_status(call: Call) -> Reply:
     model_id = call.params.text("modelId")
     job = training.train_status(call.session, account_id=call.account_id, model_id=model_id)
-    return Ok({"modelTrainStatus": job.status, "jobTrainProgress": job.progress},
+    return Ok({"modelTrainStatus": job.status, "jobTrainProgress": job.progress,
+               **wire.progress_extras(job, call.now)},
               notice=wire.failure_notice(job.status, job.failure_reason))
 
 
 def query_model_train_job_list(call: Call) -> Reply:
     jobs = training.list_train_jobs(call.session, account_id=call.account_id)
-    return Ok([wire.train_job(j) for j in jobs])
+    return Ok([wire.train_job(j, call.now) for j in jobs])
 
 
 def add_inference_job(call: Call) -> Reply:
     p, s = call.params, call.services.settings
+    text = prompt(p, s)
     job = inference.submit_inference_job(
         call.session, account_id=call.account_id, user_id=call.user_id, model_id=p.text("modelId"),
-        prompt=prompt(p, s), image_number=image_number(p), seed=seed(p),
+        prompt=text, image_number=image_number(p), seed=seed(p),
         queue_limit=s.inference_queue_size, now=call.now, account_limit=s.max_active_jobs_per_account,
-        callback_url=callback_url(p))
+        callback_url=callback_url(p),
+        warnings=image_number_warnings(p) + prompt_warnings(text, call.services.vocabulary()))
     if job.status == Status.SUBMITTED:
         call.enqueue(runs.INFER, job.id)
-    return Ok(wire.inference_job(job))
+    return Ok(wire.inference_job(job, call.now))
 
 
 def query_inference_job_info(call: Call) -> Reply:
     job = inference.get_inference_job(call.session, account_id=call.account_id,
                                       job_id=call.params.text("inferenceJobId"))
-    return Ok(wire.inference_job(job), notice=wire.failure_notice(job.status, job.failure_reason))
+    return Ok(wire.inference_job(job, call.now), notice=wire.failure_notice(job.status, job.failure_reason))
 
 
 def query_image_asset(call: Call) -> Reply:
@@ -87,10 +94,11 @@ def add_pre_model_inference_job(call: Call) -> Reply:
         train_steps=train_steps(p, s.settings), image_number=image_number(p), seed=seed(p),
         strength=strength(p),
         queue_limit=s.settings.inference_queue_size, now=call.now,
-        account_limit=s.settings.max_active_jobs_per_account, callback_url=callback_url(p))
+        account_limit=s.settings.max_active_jobs_per_account, callback_url=callback_url(p),
+        warnings=image_number_warnings(p) + prompt_warnings(text, s.vocabulary()))
     if job.status == Status.SUBMITTED:
         call.enqueue(runs.PREMODEL, job.id)
-    return Ok(wire.inference_job(job))
+    return Ok(wire.inference_job(job, call.now))
 
 
 def query_pre_model_inference_job_info(call: Call) -> Reply:

@@ -18,6 +18,7 @@ from imprint.queue.base import JobQueue
 from imprint.service.assets import AssetCache
 from imprint.store.blobs.base import BlobStore
 from imprint.store.secret_box import SecretBox
+from imprint.tokens import Vocabulary
 
 
 @dataclass
@@ -36,3 +37,5 @@ class Services:
     trusted_proxies: TrustedProxies
     box: SecretBox
     admin_token: AdminToken
+    # The base model's tokenizer, for checks at submission; returns None where it cannot be read.
+    vocabulary: Callable[[], Vocabulary | None] = lambda: None

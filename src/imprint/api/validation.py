@@ -6,8 +6,9 @@ import re
 
 from imprint.api.params import Params
 from imprint.config import Settings
-from imprint.service import webhooks
+from imprint.service import warnings, webhooks
 from imprint.service.errors import InvalidParameter
+from imprint.tokens import Vocabulary
 
 SEED_MIN, SEED_MAX = -1, 2**31 - 1
 MAX_IMAGES = 10
@@ -35,9 +36,40 @@ def train_steps(p: Params, settings: Settings) -> int:
 
 
 def image_number(p: Params) -> int:
-    # The documented behaviour: more than 10 is served as 10; zero or less is a mistake.
-    value = p.opt_int("imageNumber", lo=1, hi=2**31 - 1)
+    # The documented behaviour: more than 10 is served as 10 (image_number_warnings says so in the job);
+    # zero or less is a mistake.
+    value = p.opt_int("imageNumber", lo=-(2**31), hi=2**31 - 1)
+    if value is not None and value < 1:
+        raise InvalidParameter("imageNumber", f"must be between 1 and {MAX_IMAGES} (more than {MAX_IMAGES} "
+                                              f"is served as {MAX_IMAGES}), got {value}")
     return 1 if value is None else min(value, MAX_IMAGES)
+
+
+def image_number_warnings(p: Params) -> list[str]:
+    asked = p.opt_int("imageNumber", lo=-(2**31), hi=2**31 - 1)
+    if asked is None or asked <= MAX_IMAGES:
+        return []
+    return [warnings.image_number_capped(asked, MAX_IMAGES)]
+
+
+def known_object_type(value: str, vocabulary: Vocabulary | None, candidates: tuple[str, ...] = ()) -> str:
+    """Refuses, before the job is queued, an object type whose words the base model does not know (the
+    engine would refuse it when the job runs), naming the `candidates` it does know; without a
+    vocabulary to ask, the engine decides."""
+    if vocabulary is None:
+        return value
+    unknown = vocabulary.unknown_words(value.replace("-", " "))
+    if unknown:
+        examples = [w for w in candidates if not vocabulary.unknown_words(w)]
+        hint = f" (the base model knows, for example: {', '.join(examples)})" if examples else ""
+        raise InvalidParameter("objectType", f"the base model does not know the word '{unknown[0]}': name "
+                                             f"the subject with a common word{hint}")
+    return value
+
+
+def prompt_warnings(text: str, vocabulary: Vocabulary | None) -> list[str]:
+    unknown = vocabulary.unknown_words(text) if vocabulary is not None else ()
+    return [warnings.unknown_prompt_words(unknown)] if unknown else []
 
 
 def seed(p: Params) -> int | None:

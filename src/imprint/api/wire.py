@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from imprint.service.domain import InferenceJob, TrainJob
+from imprint.service.eta import eta_seconds
 from imprint.service.states import Status, is_terminal
 from imprint.service.uploads import Upload
 
@@ -14,7 +15,14 @@ def timestamp(value: datetime) -> str:
     return value.isoformat(timespec="microseconds")
 
 
-def inference_job(job: InferenceJob) -> dict[str, Any]:
+def progress_extras(job: InferenceJob | TrainJob, now: datetime | None) -> dict[str, Any]:
+    """Keys beyond the contract (the SDK models drop them; raw JSON readers get them): what the job
+    warns about and the seconds it has left (of a running job only when `now` is given)."""
+    return {"warnings": list(job.warnings),
+            "etaSeconds": eta_seconds(job.status, job.progress, job.started_at, now)}
+
+
+def inference_job(job: InferenceJob, now: datetime | None = None) -> dict[str, Any]:
     return {
         "id": str(job.id),
         "promptId": job.prompt_id,
@@ -25,10 +33,11 @@ def inference_job(job: InferenceJob) -> dict[str, Any]:
         "createTime": timestamp(job.created_at),
         "createUserId": job.created_by,
         "failureReason": job.failure_reason,
+        **progress_extras(job, now),
     }
 
 
-def train_job(job: TrainJob) -> dict[str, Any]:
+def train_job(job: TrainJob, now: datetime | None = None) -> dict[str, Any]:
     return {
         "id": str(job.id),
         "modelId": job.model_id,
@@ -37,10 +46,11 @@ def train_job(job: TrainJob) -> dict[str, Any]:
         "imageUrl": job.image_urls,
         "jobStatus": job.status,
         "jobTrainProgress": job.progress,
-        "inferenceJobList": [inference_job(j) for j in job.inference_jobs],
+        "inferenceJobList": [inference_job(j, now) for j in job.inference_jobs],
         "inferenceImageCount": job.image_count,
         "createTime": timestamp(job.created_at),
         "failureReason": job.failure_reason,
+        **progress_extras(job, now),
     }
 
 

@@ -14,7 +14,7 @@ import typer
 from rich.console import Console
 from sqlalchemy.orm import Session
 
-from imprint.config import Settings
+from imprint.config import DATABASE_FILE, Settings
 from imprint.service.errors import DomainError
 from imprint.store.db import make_engine, make_session_factory, migrate
 from imprint.store.sealing import prepare_secrets
@@ -56,13 +56,28 @@ def fail(message: str) -> typer.Exit:
     return typer.Exit(1)
 
 
+def missing_database(settings: Settings) -> str | None:
+    """Why a management command should not run on this folder: it holds no database (a typo, or the
+    wrong working directory) and creating an empty one would hide that. None when there is one, or
+    when the database is elsewhere (IMPRINT_DATABASE_URL), where the server's migrations decide."""
+    if settings.database_url is not None or (settings.data_dir / DATABASE_FILE).is_file():
+        return None
+    where = settings.data_dir.resolve()
+    return (f"no imprint database in {where}; nothing was created. Point --data-dir (or IMPRINT_DATA_DIR) at "
+            f"the folder `imprint serve` uses, or create one there with `imprint serve --data-dir {where}` "
+            f"or `imprint init --data-dir {where}`")
+
+
 @contextmanager
 def store(data_dir: Path) -> Iterator[tuple[Session, SecretBox]]:
     """One transaction on the data dir's database, committed when the block ends without error;
-    a domain error becomes a one-line message and exit status 1."""
-    data_dir.mkdir(parents=True, exist_ok=True)
+    a domain error becomes a one-line message and exit status 1. A folder without a database is
+    refused, not created."""
     # Management commands take the database from the environment, as `serve` does without --database-url.
     settings = Settings(data_dir=data_dir, database_url=os.environ.get("IMPRINT_DATABASE_URL"))
+    problem = missing_database(settings)
+    if problem is not None:
+        raise fail(problem)
     engine = make_engine(settings.db_url)
     try:
         migrate(engine)

@@ -6,14 +6,13 @@ work on the server's own data and call the same service functions as the admin A
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Sequence
 from typing import Annotated
 
 import typer
 
 from imprint.auth.connection import TrustedProxies
-from imprint.cli import accounts, admin, evaluate, keys, policies, users, webhooks, worker
+from imprint.cli import accounts, admin, draw, evaluate, init, keys, policies, users, webhooks, worker
 from imprint.cli.client import generate, jobs, login, models, train
 from imprint.cli.common import BlobUrl, Captioner, DatabaseUrl, DataDir, QueueUrl, console
 from imprint.cli.common import fail as _fail
@@ -21,6 +20,7 @@ from imprint.config import Settings, bundled_base_model, default_data_dir, defau
 
 CLIENT = "Client: use an imprint server (any host, signed API)"
 SERVER = "Server administration (on the server's host, its data directory)"
+TOOLS = "Tools (local, no server)"
 
 app = typer.Typer(help="imprint: self-hosted personalized text-to-image, AiContent-compatible.",
                   no_args_is_help=True)
@@ -37,6 +37,23 @@ app.add_typer(admin.app, name="admin", rich_help_panel=SERVER)
 app.add_typer(webhooks.app, name="webhooks", rich_help_panel=SERVER)
 app.command("worker", rich_help_panel=SERVER)(worker.worker)
 app.command("eval", rich_help_panel=SERVER)(evaluate.evaluate)
+app.command("init", rich_help_panel=SERVER)(init.init)
+app.command("draw", rich_help_panel=TOOLS)(draw.draw)
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        from importlib.metadata import version
+
+        print(f"imprint {version('imprint')}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(version: Annotated[bool, typer.Option(
+        "--version", callback=_print_version, is_eager=True, help="Print the version and exit.")] = False,
+         ) -> None:
+    """imprint: self-hosted personalized text-to-image, AiContent-compatible."""
 
 
 def _proxies(values: Sequence[str]) -> tuple[str, ...]:
@@ -52,7 +69,7 @@ def _proxies(values: Sequence[str]) -> tuple[str, ...]:
 def serve(
     data_dir: DataDir = default_data_dir(),
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8080,
+    port: Annotated[int, typer.Option(envvar="IMPRINT_PORT", help="Port to listen on.")] = 8080,
     base_model: Annotated[str | None, typer.Option(help="Diffusers pipeline folder or hub id.")] = None,
     device: Annotated[str, typer.Option(help="torch device for the engine.")] = "cpu",
     train_workers: Annotated[int, typer.Option(help="Trainings run at the same time.")] = 1,
@@ -88,26 +105,27 @@ def serve(
         "--mock", help="No model: trainings finish in about a second, images are placeholders with the "
                        "prompt written on them, and every response carries X-Imprint-Mock: true. For "
                        "testing client integrations.")] = False,
+    log_level: Annotated[str, typer.Option(
+        help="debug, info, warning or error; below debug, libraries log only their errors.")] = "info",
 ) -> None:
     """Run the API server and its workers; the first start creates an account and an AccessKey."""
+    from imprint.cli.port_check import port_problem
+    from imprint.logs import LEVELS, configure_logging
+    from imprint.store.data_lock import DataDirInUse, DataDirLock
+
+    if log_level not in LEVELS:
+        raise typer.BadParameter(f"use one of {', '.join(LEVELS)}", param_hint="--log-level")
 
     if not mock and base_model is None and not (bundled_base_model() / "model_index.json").is_file():
         raise _fail(f"the bundled base model is missing ({bundled_base_model()}); pass --base-model "
                     "with a diffusers Stable Diffusion folder or hub id")
     worker_count = workers or default_workers()
-    if worker_count > 1:
-        # Before anything imports prometheus_client: each API process then writes its samples where
-        # every process's /metrics adds them up.
-        from imprint.metrics import prepare_multiprocess_dir
-
-        prepare_multiprocess_dir(data_dir / "metrics")
     from imprint.ingest import parse_networks
 
     try:
         networks = parse_networks(allow_fetch_from or ())
     except ValueError as exc:
         raise typer.BadParameter(str(exc), param_hint="--allow-fetch-from") from None
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     settings = Settings(data_dir=data_dir, base_model=base_model, device=device, train_workers=train_workers,
                         inference_workers=inference_workers, inference_queue_size=inference_queue_size,
                         allow_fetch_from=tuple(str(n) for n in networks),
@@ -115,19 +133,38 @@ def serve(
                         rate_limit_burst=rate_limit_burst, max_active_jobs_per_account=max_jobs_per_account,
                         nonce_store_url=nonce_store, database_url=database_url, blob_url=blob_url,
                         queue_url=queue_url, captioner=captioner, mock=mock)
-    from imprint.runtime import build_runtime
-    from imprint.server import run_server
+    # Before anything is created: a busy port must not leave a new data folder, account and key behind.
+    problem = port_problem(host, port)
+    if problem is not None:
+        raise _fail(f"{problem}; stop the program using it or choose another --port")
+    lock = DataDirLock(data_dir)
+    try:
+        lock.acquire(f"imprint serve on http://{host}:{port}")
+    except DataDirInUse as exc:
+        raise _fail(f"{exc}; stop it first, or give this server another --data-dir") from None
+    try:
+        if worker_count > 1:
+            # Before anything imports prometheus_client: each API process then writes its samples where
+            # every process's /metrics adds them up.
+            from imprint.metrics import prepare_multiprocess_dir
 
-    runtime = build_runtime(settings)
-    if runtime.first_key is not None:
-        k = runtime.first_key
-        console.print("[bold]Created account and AccessKey (the secret is shown only this once):[/bold]")
-        console.print(f"  account id        {k.account_id}\n  AccessKey ID      {k.access_key_id}\n"
-                      f"  AccessKey secret  {k.secret}")
-    console.print(f"imprint serving on http://{host}:{port} (data in {data_dir}); "
-                  f"web console: http://{host}:{port}/console"
-                  + (" [bold]in mock mode: no model, placeholder results[/bold]" if mock else ""))
-    run_server(runtime, host=host, port=port, workers=worker_count, access_log=access_log)
+            prepare_multiprocess_dir(data_dir / "metrics")
+        configure_logging(log_level)
+        from imprint.runtime import build_runtime
+        from imprint.server import run_server
+
+        runtime = build_runtime(settings)
+        if runtime.first_key is not None:
+            k = runtime.first_key
+            console.print("[bold]Created account and AccessKey (the secret is shown only this once):[/bold]")
+            console.print(f"  account id        {k.account_id}\n  AccessKey ID      {k.access_key_id}\n"
+                          f"  AccessKey secret  {k.secret}")
+        console.print(f"imprint serving on http://{host}:{port} (data in {data_dir}); "
+                      f"web console: http://{host}:{port}/console"
+                      + (" [bold]in mock mode: no model, placeholder results[/bold]" if mock else ""))
+        run_server(runtime, host=host, port=port, workers=worker_count, access_log=access_log)
+    finally:
+        lock.release()
 
 
 if __name__ == "__main__":

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import logging
 from typing import Annotated
 
 import typer
@@ -11,8 +10,6 @@ import typer
 from imprint.cli.common import BlobUrl, Captioner, DatabaseUrl, DataDir, QueueUrl, console
 from imprint.cli.common import fail as _fail
 from imprint.config import Settings, bundled_base_model, default_data_dir
-
-LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
 
 def _lanes(values: str) -> list[str]:
@@ -66,7 +63,9 @@ def worker(
     except ValueError as exc:
         raise typer.BadParameter(str(exc), param_hint="--allow-fetch-from") from None
     lanes = _lanes(queues)
-    logging.basicConfig(level=logging.INFO, format=LOG_FORMAT)
+    from imprint.logs import configure_logging
+
+    configure_logging("debug" if loglevel.lower() == "debug" else "info")
     settings = Settings(data_dir=data_dir, base_model=base_model, device=device, database_url=database_url,
                         blob_url=blob_url, queue_url=queue_url, default_inference_steps=inference_steps,
                         allow_fetch_from=tuple(str(n) for n in networks), captioner=captioner,

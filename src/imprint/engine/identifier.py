@@ -14,11 +14,10 @@ from torch import nn
 from transformers import CLIPTextModel, CLIPTokenizer
 
 from imprint.engine.errors import BadInput
+from imprint.tokens.known_words import is_known_word, word_pieces
 
 IDENTIFIER_TOKEN = "<imprint-id>"
 SPECIAL_TOKEN = "<special-token>"
-# Longer than this many sub-word pieces, a "word" is more likely a typo than an object type.
-MAX_PIECES_PER_WORD = 3
 _WORDS = re.compile(r"^[a-z]+(?:[ -][a-z]+)*$")
 
 
@@ -37,13 +36,11 @@ def class_token_ids(tokenizer: CLIPTokenizer, object_type: str) -> list[int]:
         raise BadInput(f"object type {object_type!r} must be one or more plain words (letters only)")
     ids: list[int] = []
     for word in words.split():
-        pieces = tokenizer(word, add_special_tokens=False).input_ids
-        texts = [tokenizer.convert_ids_to_tokens(i).replace("</w>", "") for i in pieces]
-        if len(pieces) > MAX_PIECES_PER_WORD or (len(pieces) > 1 and min(map(len, texts)) <= 1):
+        if not is_known_word(tokenizer, word):
             raise BadInput(
                 f"unknown object type {object_type!r}: the base model does not know the word {word!r}"
             )
-        ids += pieces
+        ids += word_pieces(tokenizer, word)
     return ids
 
 

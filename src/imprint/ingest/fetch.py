@@ -17,7 +17,7 @@ import httpcore
 import httpx
 from PIL import Image
 
-from imprint.ingest.addresses import dial_form, literal_address
+from imprint.ingest.addresses import IPAddress, dial_form, literal_address
 from imprint.ingest.decode import ImageRejected, decode_image
 from imprint.ingest.pinning import (
     Deadline,
@@ -167,8 +167,17 @@ def pin_host(url: httpx.URL, policy: FetchPolicy, backend: PinnedBackend, resolv
                 shown = f"{host} resolves to {address}, which"
             else:
                 shown = host if host == str(address) else f"{host} ({address})"
-            raise URLRejected(f"{shown} is {why}; fetching from it is not allowed")
+            raise URLRejected(f"{shown} is {why}; fetching from it is not allowed{allow_hint(address, why)}")
     backend.pins[host] = [dial_form(a) for a in addresses]
+
+
+def allow_hint(address: IPAddress, why: str) -> str:
+    """What the operator can do about a refusal that configuration can lift (metadata addresses stay
+    refused whatever is allowed)."""
+    if "metadata" in why:
+        return ""
+    prefix = 32 if address.version == 4 else 128
+    return f" unless the server is started with --allow-fetch-from {address}/{prefix} (or a wider CIDR)"
 
 
 def _next_hop(response: httpx.Response, policy: FetchPolicy) -> httpx.URL:

@@ -21,7 +21,6 @@ import contextlib
 import functools
 import gc
 import importlib.util
-import logging
 import signal
 import threading
 from collections.abc import Iterator
@@ -32,10 +31,9 @@ from uvicorn.supervisors import Multiprocess
 
 from imprint.auth.credentials import InMemoryNonceStore
 from imprint.config import Settings
+from imprint.logs import configure_logging
 from imprint.runtime import Runtime, build_runtime
 from imprint.server.relay import JobRelay, RelayQueue
-
-LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
 # How long an idle keep-alive connection stays open. The SDKs pool connections; with uvicorn's 5 s a
 # client that paused (polling a job, say) could send on a socket the server was closing that instant
@@ -64,7 +62,7 @@ def _config(app: Any, *, host: str, port: int, access_log: bool, **extra: Any) -
 def worker_app(settings: Settings, relay_address: str | None, relay_key: bytes | None) -> Any:
     """The app factory each worker process calls (it runs there, after spawn). Without a relay the
     queue already reaches the processes that run jobs (Celery, ``--queue-url``) and is kept."""
-    logging.basicConfig(level=logging.INFO, format=LOG_FORMAT)
+    configure_logging()  # the level `serve` was given, inherited through the environment
     runtime = build_runtime(settings)
     if relay_address is not None and relay_key is not None:
         # The runtime's own lanes are never started: this process runs no jobs, the job process does.

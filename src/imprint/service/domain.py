@@ -18,6 +18,8 @@ class InferenceJob:
     created_at: datetime
     created_by: str | None
     failure_reason: str | None
+    warnings: tuple[str, ...] = ()
+    started_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -32,6 +34,8 @@ class TrainJob:
     created_at: datetime
     failure_reason: str | None
     inference_jobs: list[InferenceJob] = field(default_factory=list)
+    warnings: tuple[str, ...] = ()
+    started_at: datetime | None = None
 
     @property
     def image_count(self) -> int:

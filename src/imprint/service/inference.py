@@ -22,7 +22,7 @@ MAX_ROW_ID = 2**31 - 1
 def submit_inference_job(session: Session, *, account_id: str, user_id: str | None, model_id: str,
                          prompt: str, image_number: int, seed: int | None, queue_limit: int,
                          now: datetime, account_limit: int | None = None,
-                         callback_url: str | None = None) -> InferenceJob:
+                         callback_url: str | None = None, warnings: list[str] | None = None) -> InferenceJob:
     model = find_model_row(session, account_id=account_id, model_id=model_id)
     if model.status != Status.FINISHED:
         raise ModelNotReady(model_id, model.status)
@@ -32,6 +32,7 @@ def submit_inference_job(session: Session, *, account_id: str, user_id: str | No
         prompt_id=ids.time_uuid(), generation="v1", prompt=prompt, image_number=image_number,
         seed=ids.random_seed() if seed is None or seed < 0 else seed, strength=None, status=status.value,
         progress=0.0, attempts=0, created_at=now, updated_at=now, callback_url=callback_url,
+        warnings=list(warnings or []),
     )
     session.add(row)
     session.flush()
@@ -41,7 +42,8 @@ def submit_inference_job(session: Session, *, account_id: str, user_id: str | No
 def submit_premodel_job(session: Session, *, account_id: str, user_id: str | None, image_urls: list[str],
                         prompt: str, object_type: str, train_steps: int, image_number: int, seed: int | None,
                         strength: float, queue_limit: int, now: datetime,
-                        account_limit: int | None = None, callback_url: str | None = None) -> InferenceJob:
+                        account_limit: int | None = None, callback_url: str | None = None,
+                        warnings: list[str] | None = None) -> InferenceJob:
     """One job that trains an internal model on the reference images, then generates with it."""
     status = admit(session, account_id=account_id, account_limit=account_limit, queue_limit=queue_limit)
     chosen_seed = ids.random_seed() if seed is None or seed < 0 else seed
@@ -57,7 +59,7 @@ def submit_premodel_job(session: Session, *, account_id: str, user_id: str | Non
         account_id=account_id, created_by=user_id, train_job_id=model.id, model_id=model.model_id,
         prompt_id=ids.time_uuid(), generation="v2", prompt=prompt, image_number=image_number,
         seed=chosen_seed, strength=strength, status=status.value, progress=0.0, attempts=0,
-        created_at=now, updated_at=now, callback_url=callback_url,
+        created_at=now, updated_at=now, callback_url=callback_url, warnings=list(warnings or []),
     )
     session.add(row)
     session.flush()

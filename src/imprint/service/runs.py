@@ -9,7 +9,7 @@ from datetime import datetime
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
-from imprint.service import ids
+from imprint.service import ids, warnings
 from imprint.service.states import (
     ACTIVE,
     INFERENCE_TRANSITIONS,
@@ -70,7 +70,7 @@ def begin_training(session: Session, *, job_id: int, now: datetime) -> TrainWork
         return None
     apply(row, Status.TRAINING, TRAIN_TRANSITIONS)
     row.attempts += 1
-    row.updated_at = now
+    row.updated_at = row.started_at = now
     return _train_work(row)
 
 
@@ -93,6 +93,13 @@ def record_progress(session: Session, *, kind: str, job_id: int, fraction: float
                     .values(progress=round(fraction, 4), updated_at=now))
 
 
+def add_warnings(session: Session, *, kind: str, job_id: int, texts: list[str]) -> None:
+    """Warnings a running job found (a prompt cut at the token limit, pictures the model cannot draw)."""
+    row = session.get(TrainJobRow if kind == TRAIN else InferenceJobRow, job_id)
+    if row is not None:
+        warnings.add(row, *texts)
+
+
 def begin_inference(session: Session, *, job_id: int, now: datetime) -> InferenceWork | None:
     row = session.get(InferenceJobRow, job_id)
     if row is None or is_terminal(row.status):
@@ -101,8 +108,9 @@ def begin_inference(session: Session, *, job_id: int, now: datetime) -> Inferenc
     apply(row, Status.INFERRING, INFERENCE_TRANSITIONS)
     if row.generation == "v2" and not is_terminal(model.status):
         apply(model, Status.TRAINING, TRAIN_TRANSITIONS)
+        model.started_at = now
     row.attempts += 1
-    row.updated_at = now
+    row.updated_at = row.started_at = now
     return InferenceWork(row.id, row.account_id, row.model_id, row.prompt_id, row.prompt, row.image_number,
                          row.seed, row.strength, row.generation, _train_work(model))
 

@@ -17,14 +17,16 @@ from imprint.store.rows import InferenceJobRow, TrainJobRow
 
 def submit_train_job(session: Session, *, account_id: str, user_id: str | None, name: str, object_type: str,
                      image_urls: list[str], train_steps: int, now: datetime,
-                     account_limit: int | None = None, callback_url: str | None = None) -> TrainJob:
-    """A job over the account's bound is recorded as TOO_MANY_INFERENCE_REQUESTS and never runs."""
+                     account_limit: int | None = None, callback_url: str | None = None,
+                     warnings: list[str] | None = None) -> TrainJob:
+    """A job over the account's bound is recorded as TOO_MANY_INFERENCE_REQUESTS and never runs.
+    `warnings` (imprint.service.warnings) are stored with the job."""
     status = admit(session, account_id=account_id, account_limit=account_limit)
     row = TrainJobRow(
         account_id=account_id, created_by=user_id, model_id=ids.model_id(object_type), origin="v1",
         name=name, object_type=object_type, image_urls=image_urls, train_steps=train_steps,
         seed=ids.random_seed(), status=status.value, progress=0.0, attempts=0,
-        created_at=now, updated_at=now, callback_url=callback_url,
+        created_at=now, updated_at=now, callback_url=callback_url, warnings=list(warnings or []),
     )
     session.add(row)
     session.flush()

@@ -11,6 +11,7 @@ def inference_job(row: InferenceJobRow) -> InferenceJob:
         id=row.id, model_id=row.model_id, prompt_id=row.prompt_id, status=row.status,
         progress=row.progress, result_image_ids=list(row.result_image_ids) if row.result_image_ids else None,
         created_at=row.created_at, created_by=row.created_by, failure_reason=row.failure_reason,
+        warnings=tuple(row.warnings or ()), started_at=row.started_at,
     )
 
 
@@ -19,6 +20,7 @@ def train_job(row: TrainJobRow, inference_jobs: list[InferenceJob] | None = None
         id=row.id, model_id=row.model_id, name=row.name, object_type=row.object_type,
         image_urls=list(row.image_urls), status=row.status, progress=row.progress,
         created_at=row.created_at, failure_reason=row.failure_reason, inference_jobs=inference_jobs or [],
+        warnings=tuple(row.warnings or ()), started_at=row.started_at,
     )
 
 

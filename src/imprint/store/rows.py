@@ -99,6 +99,11 @@ class TrainJobRow(Base):
     failure_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
     adapter_key: Mapped[str | None] = mapped_column(String(256), nullable=True)
     adapter_sha256: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    # Short sentences for the caller: inputs that were capped, cut or are unlikely to give what was
+    # asked (imprint.service.warnings); None and [] both mean none.
+    warnings: Mapped[list[str] | None] = mapped_column(JSON, nullable=True)
+    # When the current run began (for the ETA); progress over elapsed time extrapolates the rest.
+    started_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(DateTime)
     updated_at: Mapped[datetime] = mapped_column(DateTime)
@@ -128,6 +133,11 @@ class InferenceJobRow(Base):
     failure_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
     # Denormalised from image_assets so that listing jobs needs no join per job.
     result_image_ids: Mapped[list[str] | None] = mapped_column(JSON, nullable=True)
+    # Short sentences for the caller: inputs that were capped, cut or are unlikely to give what was
+    # asked (imprint.service.warnings); None and [] both mean none.
+    warnings: Mapped[list[str] | None] = mapped_column(JSON, nullable=True)
+    # When the current run began (for the ETA); progress over elapsed time extrapolates the rest.
+    started_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(DateTime)
     updated_at: Mapped[datetime] = mapped_column(DateTime)

@@ -14,14 +14,17 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from imprint.ingest import FetchPolicy
 from imprint.store.blobs.base import BlobStore
-from imprint.worker.engine_runtime import Fraction
+from imprint.worker.engine_runtime import Fraction, Warn
 
 
 class JobEngine(Protocol):
     """What the workers call: the real EngineRuntime, or mock mode's placeholder engine."""
 
     def train(self, images: list[Image.Image], *, object_type: str, out_path: Path, steps: int, seed: int,
-              progress: Fraction, cancel: threading.Event) -> None: ...
+              progress: Fraction, cancel: threading.Event, warn: Warn | None = None,
+              label: str = "") -> None: ...
+
+    def dropped_prompt_text(self, prompt: str, adapter: Path | None) -> tuple[int, str] | None: ...
 
     def generate(self, *, prompt: str, adapter: Path | None, num_images: int, seed: int, steps: int,
                  strength: float | None, progress: Fraction,

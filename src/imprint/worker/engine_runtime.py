@@ -7,7 +7,9 @@ progress and cancel; with one thread every job is a batch of one, served as `Gen
 
 from __future__ import annotations
 
+import logging
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -16,7 +18,14 @@ from PIL import Image
 
 from imprint.metrics import AdapterCacheCounts
 
+log = logging.getLogger(__name__)
+
 Fraction = Callable[[float], None]
+Warn = Callable[[str], None]
+# Training logs a line at most this often (and at its last step).
+STEP_LOG_INTERVAL_S = 10.0
+# More than this share of the training pictures unreadable to the bundled judge: not its world.
+UNFAMILIAR_SHARE = 0.5
 
 # The engine reports each stage from 0 to 1; a job's progress is one bar across the stages.
 TRAIN_STAGES: dict[str, tuple[float, float]] = {
@@ -26,10 +35,21 @@ TRAIN_STAGES: dict[str, tuple[float, float]] = {
 }
 
 
-def _staged(progress: Fraction, stages: dict[str, tuple[float, float]]) -> Callable[[Any], None]:
+def _staged(progress: Fraction, stages: dict[str, tuple[float, float]],
+            label: str = "") -> Callable[[Any], None]:
+    last_log = [0.0]
+
     def report(p: Any) -> None:
         start, end = stages.get(p.stage, (0.0, 1.0))
         progress(start + (end - start) * p.fraction)
+        now = time.monotonic()
+        # Stages of one step (preparing) say nothing a rate would add.
+        if p.steps_per_second is None or p.total <= 1:
+            return
+        if p.done >= p.total or now - last_log[0] >= STEP_LOG_INTERVAL_S:
+            last_log[0] = now
+            log.info("%s%s: step %d/%d, %.2f steps/s, about %.0f s left", label, p.stage, p.done, p.total,
+                     p.steps_per_second, p.eta_seconds or 0.0)
 
     return report
 
@@ -54,6 +74,9 @@ class EngineRuntime:
     def __init__(self, source: str, *, device: str = "cpu", captioner: str = "auto") -> None:
         self.source, self.device = source, device
         self._captioner_folder = captioner_folder(source, captioner)
+        from imprint.models import bundled_model
+
+        self._bundled = Path(source).resolve() == bundled_model().resolve()
         self._lock = threading.Lock()
         self._base: Any = None
         self._captioner: Any = None
@@ -63,9 +86,11 @@ class EngineRuntime:
 
     def base(self) -> Any:
         from imprint.engine import BaseModel
+        from imprint.logs import quiet_loaded_libraries
 
         with self._lock:
             if self._base is None:
+                quiet_loaded_libraries()
                 self._base = BaseModel.load(self.source, device=self.device)
             return self._base
 
@@ -102,19 +127,38 @@ class EngineRuntime:
         return int(self.base().image_size)
 
     def train(self, images: list[Image.Image], *, object_type: str, out_path: Path, steps: int, seed: int,
-              progress: Fraction, cancel: threading.Event) -> None:
+              progress: Fraction, cancel: threading.Event, warn: Warn | None = None, label: str = "") -> None:
+        """`warn` receives sentences for the job's warnings; `label` prefixes the step log lines."""
         from imprint.engine import train_adapter
         from imprint.engine.train_config import recipe_for
+        from imprint.service.warnings import CARTOON_WORLD
 
         captioner = self.captioner()
         captions = captioner.caption(images, object_type) if captioner is not None else None
+        if (captions is not None and self._bundled and warn is not None
+                and captions.unfamiliar > UNFAMILIAR_SHARE * len(images)):
+            warn(CARTOON_WORLD)
         contexts = captions.contexts if captions is not None else None
         description = captions.description if captions is not None else None
         base = self.base()
         config = recipe_for(base, contexts)
         config.steps, config.seed = steps, seed
         train_adapter(base, images, object_type, out_path, config, contexts=contexts, description=description,
-                      progress=_staged(progress, TRAIN_STAGES), cancel=cancel)
+                      progress=_staged(progress, TRAIN_STAGES, f"{label} " if label else ""), cancel=cancel)
+
+    def dropped_prompt_text(self, prompt: str, adapter: Path | None) -> tuple[int, str] | None:
+        """The base model's token limit and what of the prompt falls past it once `<special-token>` is
+        replaced by the adapter's subject (slot token and description), or None when it all fits."""
+        from imprint.engine import SPECIAL_TOKEN, read_adapter_info
+        from imprint.engine.identifier import substitute
+        from imprint.tokens import Vocabulary
+
+        subject = read_adapter_info(adapter).subject if adapter is not None else None
+        vocabulary = Vocabulary(self.base().pipeline.tokenizer)
+        # Each marker also becomes the adapter's one slot token, which the base vocabulary lacks.
+        slots = prompt.count(SPECIAL_TOKEN) if subject else 0
+        dropped = vocabulary.dropped_text(substitute(prompt, subject), reserved=slots)
+        return None if dropped is None else (vocabulary.max_tokens, dropped)
 
     def generate(self, *, prompt: str, adapter: Path | None, num_images: int, seed: int, steps: int,
                  strength: float | None, progress: Fraction, cancel: threading.Event) -> list[Image.Image]:

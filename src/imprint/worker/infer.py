@@ -10,10 +10,11 @@ from imprint import metrics
 from imprint.service import runs
 from imprint.service.runs import GeneratedImage, InferenceWork
 from imprint.service.states import Status
+from imprint.service.warnings import prompt_cut
 from imprint.worker.context import WorkerContext
 from imprint.worker.failures import Failure, classify
 from imprint.worker.progress import ProgressWriter
-from imprint.worker.train import train_model
+from imprint.worker.train import train_model, warner
 
 log = logging.getLogger(__name__)
 
@@ -28,7 +29,7 @@ def _ensure_adapter(ctx: WorkerContext, work: InferenceWork) -> str:
     if work.generation == "v1":
         raise Failure(Status.INFERRING_TERMINATED, f"the adapter of model {model.model_id} is missing")
     progress = ProgressWriter(ctx, kind=runs.INFER, job_id=work.job_id, span=PREMODEL_TRAIN_SHARE)
-    blob = train_model(ctx, model, progress)
+    blob = train_model(ctx, model, progress, warner(ctx, kind=runs.INFER, job_id=work.job_id))
     with ctx.sessions.begin() as session:
         runs.finish_premodel_training(session, train_job_id=model.job_id, adapter=blob, now=ctx.clock())
     return blob.key
@@ -37,10 +38,17 @@ def _ensure_adapter(ctx: WorkerContext, work: InferenceWork) -> str:
 def _generate(ctx: WorkerContext, work: InferenceWork, adapter_key: str) -> list[GeneratedImage]:
     start = PREMODEL_TRAIN_SHARE if work.generation == "v2" else 0.0
     progress = ProgressWriter(ctx, kind=runs.INFER, job_id=work.job_id, start=start, span=1.0 - start)
+    adapter = ctx.blobs.local_path(adapter_key)
+    try:
+        cut = ctx.engine.dropped_prompt_text(work.prompt, adapter)
+    except Exception as exc:
+        raise classify(exc, stage="inference") from exc
+    if cut is not None:
+        warner(ctx, kind=runs.INFER, job_id=work.job_id)(prompt_cut(*cut))
     started = time.perf_counter()
     try:
         images = ctx.engine.generate(
-            prompt=work.prompt, adapter=ctx.blobs.local_path(adapter_key), num_images=work.image_number,
+            prompt=work.prompt, adapter=adapter, num_images=work.image_number,
             seed=work.seed, steps=ctx.default_inference_steps, strength=work.strength, progress=progress,
             cancel=ctx.stopping)
     except Exception as exc:

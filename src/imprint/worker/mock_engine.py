@@ -18,7 +18,7 @@ import numpy as np
 from PIL import Image, ImageDraw
 from safetensors.numpy import save_file
 
-from imprint.worker.engine_runtime import Fraction
+from imprint.worker.engine_runtime import Fraction, Warn
 
 TRAIN_SECONDS = 1.0
 TRAIN_STEPS_SHOWN = 10
@@ -30,7 +30,8 @@ class MockEngine:
     image_size = DEFAULT_SIZE
 
     def train(self, images: list[Image.Image], *, object_type: str, out_path: Path, steps: int, seed: int,
-              progress: Fraction, cancel: threading.Event) -> None:
+              progress: Fraction, cancel: threading.Event, warn: Warn | None = None,
+              label: str = "") -> None:
         for step in range(1, TRAIN_STEPS_SHOWN + 1):
             if cancel.wait(TRAIN_SECONDS / TRAIN_STEPS_SHOWN):
                 raise _cancelled()
@@ -54,6 +55,11 @@ class MockEngine:
             progress((index + 1) / num_images)
         time.sleep(0)  # yields, as a real step would, so cancellation is seen between jobs
         return images
+
+
+    def dropped_prompt_text(self, prompt: str, adapter: Path | None) -> tuple[int, str] | None:
+        """A placeholder reads the whole prompt."""
+        return None
 
 
 def _cancelled() -> Exception:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from imprint import metrics
@@ -25,7 +26,18 @@ def adapter_key(work: TrainWork) -> str:
     return f"adapters/{work.account_id}/{work.model_id}.safetensors"
 
 
-def train_model(ctx: WorkerContext, work: TrainWork, progress: ProgressWriter) -> BlobRef:
+def warner(ctx: WorkerContext, *, kind: str, job_id: int) -> Callable[[str], None]:
+    """Stores a warning with the job at once, so a caller polling reads it while the job runs."""
+    def warn(text: str) -> None:
+        log.warning("%s job %s: %s", kind, job_id, text)
+        with ctx.sessions.begin() as session:
+            runs.add_warnings(session, kind=kind, job_id=job_id, texts=[text])
+
+    return warn
+
+
+def train_model(ctx: WorkerContext, work: TrainWork, progress: ProgressWriter,
+                warn: Callable[[str], None] | None = None) -> BlobRef:
     """Fetches the images and trains the adapter; raises Failure with the status to record."""
     try:
         images = fetch_images(work.image_urls, ctx.fetch_policy,
@@ -38,7 +50,8 @@ def train_model(ctx: WorkerContext, work: TrainWork, progress: ProgressWriter) -
         started = time.perf_counter()
         try:
             ctx.engine.train(images, object_type=work.object_type, out_path=out, steps=work.train_steps,
-                             seed=work.seed, progress=progress, cancel=ctx.stopping)
+                             seed=work.seed, progress=progress, cancel=ctx.stopping, warn=warn,
+                             label=f"model {work.model_id}")
         except Exception as exc:
             raise classify(exc, stage="training") from exc
         metrics.observe_engine("training", seconds=time.perf_counter() - started, steps=work.train_steps)
@@ -51,7 +64,8 @@ def run_train_job(ctx: WorkerContext, job_id: int) -> None:
     if work is None:
         return
     try:
-        blob = train_model(ctx, work, ProgressWriter(ctx, kind=runs.TRAIN, job_id=job_id))
+        blob = train_model(ctx, work, ProgressWriter(ctx, kind=runs.TRAIN, job_id=job_id),
+                           warner(ctx, kind=runs.TRAIN, job_id=job_id))
     except Failure as failure:
         if failure.status is None:  # shutting down: the job stays TRAINING and is re-run on start
             return

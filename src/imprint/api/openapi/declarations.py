@@ -18,6 +18,13 @@ STATUS = {"type": "string", "enum": [
     "INFERRING_TERMINATED", "WRONG_IMAGE_URL", "OOM", "TOO_MANY_INFERENCE_REQUESTS"]}
 NULLABLE_TEXT: Schema = {"type": ["string", "null"]}
 PROGRESS: Schema = {"type": "number", "minimum": 0, "maximum": 1}
+WARNINGS: Schema = {"type": "array", "items": {"type": "string"},
+                    "description": "Inputs capped, cut or unlikely to work (imageNumber over 10, prompt "
+                                   "words the base model does not know, a prompt cut at its token "
+                                   "limit, pictures imprint-tiny cannot draw)."}
+ETA: Schema = {"type": ["number", "null"], "minimum": 0,
+               "description": "Seconds left, from the progress since the job started running; null while "
+                              "it waits or has barely started, 0 when finished."}
 
 INFERENCE_JOB: Schema = {
     "type": "object",
@@ -35,6 +42,8 @@ INFERENCE_JOB: Schema = {
         "createUserId": NULLABLE_TEXT,
         "failureReason": NULLABLE_TEXT,
         "controls": {"type": ["object", "null"], "description": "The generation controls asked for."},
+        "warnings": WARNINGS,
+        "etaSeconds": ETA,
     },
 }
 
@@ -54,6 +63,8 @@ TRAIN_JOB: Schema = {
         "inferenceImageCount": {"type": "integer"},
         "createTime": {"type": "string"},
         "failureReason": NULLABLE_TEXT,
+        "warnings": WARNINGS,
+        "etaSeconds": ETA,
     },
 }
 
@@ -150,7 +161,8 @@ DECLARATIONS: dict[str, Declaration] = {
         "The status and progress of one model's training.",
         (Param("modelId", TEXT, True),),
         {"type": "object", "required": ["modelTrainStatus", "jobTrainProgress"],
-         "properties": {"modelTrainStatus": STATUS, "jobTrainProgress": PROGRESS}}),
+         "properties": {"modelTrainStatus": STATUS, "jobTrainProgress": PROGRESS, "warnings": WARNINGS,
+                        "etaSeconds": ETA}}),
     "Personalizedtxt2imgQueryModelTrainJobList": Declaration(
         "Every model the caller trained, with its inference jobs.", (),
         {"type": "array", "items": ref("TrainJob")}),
