@@ -82,7 +82,7 @@ class PerRequestBaseline:
         self.pipe.set_progress_bar_config(disable=True)
 
     def generate(self, adapter: Path, steps: int, seed: int) -> None:
-        metadata, _, token_row = read_adapter(adapter)
+        metadata, _, (token_row, *_) = read_adapter(adapter)
         token = metadata["token"]
         self.pipe.load_lora_weights(str(adapter), adapter_name="request")
         self.pipe.load_textual_inversion(token_row, token=token)

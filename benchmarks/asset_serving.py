@@ -5,7 +5,8 @@ Every imprint request is pre-signed (V3, ACS3-HMAC-SHA256) with its own nonce, s
 full verification and replay check each time; wrk replays them from a Lua script. nginx runs one
 worker; imprint runs as `imprint serve` does by default (one API worker process per CPU, nonces in
 the shared SQLite store), or with --workers N. Both on loopback, measured in the same run at 1, 16
-and 64 connections. Prints requests/s, p50/p99 and the imprint/nginx throughput ratio.
+and 64 connections. Prints requests/s, p50/p99, the imprint/nginx throughput ratio, and the CPU
+time imprint's processes spent per answered request (read from /proc around each imprint run).
 
 nginx is measured twice. "same client": wrk replays the very same signed request lines through the
 same Lua script (nginx maps the API path to the PNG and ignores the signature headers), so both
@@ -188,6 +189,16 @@ def wrk(
     }
 
 
+def server_cpu_s(pid: int) -> float:
+    """CPU seconds (user + system) of a process and its children so far, from /proc (Linux)."""
+    total = 0.0
+    children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    for p in [pid, *map(int, children)]:
+        fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total
+
+
 def _ms(out: str, pct: str) -> float:
     value, unit = re.search(rf"{pct}\s+([\d.]+)(us|ms|s)", out).groups()  # type: ignore[union-attr]
     return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
@@ -253,12 +264,16 @@ http {{ access_log off; server {{ listen 127.0.0.1:{ngx_port}; root {work}/www;
         print(f"imprint workers: {args.workers or 'serve default'} on {os.cpu_count()} CPUs; nginx: 1 worker")
         print(f"{'':>5} {'imprint':>29} | {'nginx, same client':>35} | {'nginx, plain wrk':>35}")
         columns = f" {'rps':>8} {'p50 ms':>9} {'p99 ms':>9}"
-        print(f"{'conns':>5}{columns} |" + 2 * f"{columns} {'ratio':>6} |")
+        print(f"{'conns':>5}{columns} |" + 2 * f"{columns} {'ratio':>6} |" + " cpu us/req (imprint)")
         for conns in [int(c) for c in args.connections.split(",")]:
             requests_file = work / f"signed-{conns}.tsv"
             presign(requests_file, args.max_rps * args.seconds, host, akid, secret, query)
             replay = (work / "replay.lua", requests_file)
+            cpu_before = server_cpu_s(procs[1].pid)
             imp = wrk(f"http://{host}", conns, args.seconds, *replay)
+            # The server's own CPU per answered request: unlike rps, barely moved by other load on a
+            # shared machine, so it compares code versions across noisy runs.
+            cpu_us = (server_cpu_s(procs[1].pid) - cpu_before) / (imp["rps"] * args.seconds) * 1e6
             same = wrk(f"http://127.0.0.1:{ngx_port}", conns, args.seconds, *replay)
             requests_file.unlink()  # tens of MB per level
             plain = wrk(f"http://127.0.0.1:{ngx_port}/0000.png", conns, args.seconds)
@@ -267,6 +282,7 @@ http {{ access_log off; server {{ listen 127.0.0.1:{ngx_port}; root {work}/www;
                 ratio = imp["rps"] / ngx["rps"]
                 line += f" {ngx['rps']:>8.0f} {ngx['p50']:>9.2f} {ngx['p99']:>9.2f} {ratio:>6.3f} |"
             errors = {"imprint": imp["errors"], "nginx": same["errors"] + plain["errors"]}
+            line += f" {cpu_us:>6.0f}"
             print(line + "".join(f"  ({n:.0f} non-2xx from {who}!)" for who, n in errors.items() if n))
     finally:
         for p in procs:

@@ -8,18 +8,15 @@ from typing import Any
 
 import uvicorn
 
-from imprint.server.inline import InlineReadsProtocol
-from imprint.server.run import KEEP_ALIVE_S
+from imprint.server.run import serve_options
 
 
 def as_served(app: Any, port: int, **overrides: Any) -> uvicorn.Server:
-    """A server for `app` with what `imprint serve` sets that changes answers: its HTTP protocol
-    (image reads answered by the protocol itself), proxy headers off (imprint decides whom to
-    believe itself) and its keep-alive timeout; the asyncio loop and warnings-only logs suit tests."""
-    options: dict[str, Any] = dict(host="127.0.0.1", port=port, log_level="warning", loop="asyncio",
-                                   http=InlineReadsProtocol, proxy_headers=False,
-                                   timeout_keep_alive=KEEP_ALIVE_S)
-    return uvicorn.Server(uvicorn.Config(app, **(options | overrides)))
+    """A server for `app` with what `imprint serve` sets (its HTTP protocol and head-size limit,
+    proxy headers off, its keep-alive timeout); the asyncio loop and warnings-only logs suit tests."""
+    options = serve_options(app, host="127.0.0.1", port=port, access_log=False)
+    options.update(log_level="warning", loop="asyncio")
+    return uvicorn.Server(uvicorn.Config(**(options | overrides)))
 
 
 def serve_in_thread(server: uvicorn.Server) -> threading.Thread:

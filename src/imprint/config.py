@@ -35,6 +35,9 @@ class Settings:
     data_dir: Path
     base_model: str | None = None
     device: str = "cpu"
+    # Default size of generated images; None: the base model's native size (engine.BaseModel).
+    image_width: int | None = None
+    image_height: int | None = None
     database_url: str | None = None
     train_workers: int = 1
     inference_workers: int = 1
@@ -70,7 +73,7 @@ class Settings:
     max_active_jobs_per_account: int = 8
     # Peers (IPs or CIDRs) whose X-Forwarded-For/-Proto are believed; empty: only the socket counts.
     trusted_proxies: tuple[str, ...] = ()
-    # Where signature nonces are remembered (imprint.auth.nonce_stores); None: a SQLite file in the
+    # Where signature nonces are remembered (imprint.store.nonces); None: a SQLite file in the
     # data directory, which every worker process shares and which outlives restarts.
     nonce_store_url: str | None = None
     # Scale-out backends (docs in README "Scaled-out configuration"); None keeps the embedded default:

@@ -14,7 +14,6 @@ from imprint.api.app import create_app
 from imprint.api.ratelimit import make_limiter
 from imprint.api.services import Services
 from imprint.auth import TrustedProxies
-from imprint.auth.nonce_stores import open_nonce_store
 from imprint.config import Settings
 from imprint.ingest import FetchPolicy, parse_networks
 from imprint.queue import LaneQueue, open_queue
@@ -22,11 +21,13 @@ from imprint.service import keys, runs
 from imprint.service.assets import AssetCache
 from imprint.service.domain import NewKey
 from imprint.store.keys import SqlKeyLookup
+from imprint.store.nonces import open_nonce_store
 from imprint.store.policies import SqlPolicySource
 from imprint.store.sealing import prepare_secrets
 from imprint.store.secret_box import load_server_key
 from imprint.tokens.vocabulary import LazyVocabulary
 from imprint.webhooks.delivery import DeliveryLoop, RetryPolicy
+from imprint.worker import scratch
 from imprint.worker.assemble import build_worker_context, open_database
 from imprint.worker.context import WorkerContext
 from imprint.worker.dispatch import Dispatcher
@@ -60,6 +61,7 @@ class Runtime:
         self.deliveries.start()  # with Celery too: workers only write the outbox
         if not self.queue.runs_jobs:  # Celery workers run the jobs and resume them when they start
             return
+        scratch.sweep(self.worker.work_dir)
         with self.services.sessions.begin() as session:
             pending = runs.requeue_interrupted(session, now=utcnow())
         self.queue.start()
@@ -73,9 +75,7 @@ class Runtime:
         self.queue.stop(timeout)
         self.deliveries.stop(timeout)
         self.engine.dispose()
-        close = getattr(self.services.nonces, "close", None)  # the shared stores hold a file or socket
-        if close is not None:
-            close()
+        self.services.nonces.close()  # the shared stores hold a file or socket
 
 
 def build_runtime(settings: Settings, *, engine_runtime: EngineRuntime | None = None) -> Runtime:

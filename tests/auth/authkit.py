@@ -14,7 +14,8 @@ from urllib.parse import parse_qsl, urlsplit
 
 from signing_kit import canonical_request, digest_name, signature
 
-from imprint.auth import AccessKey, InMemoryNonceStore, Principal, verify_request
+from imprint.auth import AccessKey, Principal, verify_request
+from imprint.store.nonces import InMemoryNonceStore
 
 DATA = Path(__file__).parent / "data" / "sdk-signed-requests.jsonl"
 AKID = "LTAI5tTestAccessKeyId01"

@@ -18,7 +18,8 @@ from authkit import (
     verify,
 )
 
-from imprint.auth import AuthError, InMemoryNonceStore
+from imprint.auth import AuthError
+from imprint.store.nonces import InMemoryNonceStore
 
 CAPTURES = load_captures()
 V3 = CAPTURES[0]  # signing.md §9.1

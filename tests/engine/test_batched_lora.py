@@ -98,3 +98,33 @@ def test_a_batch_routed_for_other_rows_is_refused(toy: Toy) -> None:
 def test_choices_absent_from_every_layer_add_no_hooks(toy: Toy) -> None:
     lora = PerSampleLoRA(layers(toy), [(warm("nobody"), 1.0)])
     assert not lora.active
+
+
+def test_installed_peft_holds_what_per_sample_lora_reads(toy: Toy) -> None:
+    """Fails loudly on a peft this module was not checked against: per-sample LoRA reads peft's layer
+    state (no public API batches adapters per sample in a diffusers model)."""
+    import importlib.metadata
+
+    from imprint.engine.batched_lora import PEFT_LAYER_FIELDS, TESTED_PEFT
+
+    version = importlib.metadata.version("peft")
+    numbers = tuple(int(part) for part in version.split(".")[:3] if part.isdigit())
+    low, high = TESTED_PEFT
+    assert low <= numbers < high, (
+        f"peft {version} is outside the releases engine/batched_lora.py was checked on "
+        f"({'.'.join(map(str, low))} up to {'.'.join(map(str, high))}): check what it reads "
+        f"({', '.join(PEFT_LAYER_FIELDS)}) and widen TESTED_PEFT"
+    )
+    for layer in layers(toy):
+        missing = [field for field in PEFT_LAYER_FIELDS if not hasattr(layer, field)]
+        assert not missing, f"peft {version}'s {type(layer).__name__} has no {missing}"
+
+
+def test_a_peft_without_those_fields_makes_the_batch_unbatchable(
+    toy: Toy, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from imprint.engine.batched_lora import Unbatchable
+
+    monkeypatch.delattr(layers(toy)[0], "lora_variant")
+    with pytest.raises(Unbatchable, match="have no lora_variant"):
+        PerSampleLoRA(layers(toy), [(warm("a"), 1.0)])

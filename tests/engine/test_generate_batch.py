@@ -213,3 +213,17 @@ def test_take_compatible_takes_the_head_and_its_kind() -> None:
     assert take_compatible(queue, 2, key=lambda item: item[0]) == [("x", 1), ("x", 3)]
     assert queue == [("y", 2), ("x", 4), ("y", 5)]
     assert take_compatible([], 3, key=lambda item: item) == []
+
+
+def test_a_peft_per_sample_lora_cannot_read_falls_back_to_one_by_one(
+    base: BaseModel, dog_adapter: AdapterInfo, cat_adapter: AdapterInfo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The documented fallback: each request fused on its own, same images, nothing lost."""
+    import imprint.engine.batched_lora as batched_lora
+
+    monkeypatch.setattr(batched_lora, "PEFT_LAYER_FIELDS", (*batched_lora.PEFT_LAYER_FIELDS, "not_in_peft"))
+    requests = [request(adapter=dog_adapter.path, seed=1), request(adapter=cat_adapter.path, seed=2)]
+    outcomes = Generator(base, max_adapters=2).generate_batch(requests)
+    for r, images in zip(requests, outcomes, strict=True):
+        assert not isinstance(images, Exception), images
+        assert close(images, alone(base, r))

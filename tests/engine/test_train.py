@@ -144,22 +144,21 @@ def test_prior_preservation_and_text_encoder_lora(base: BaseModel, dog_images, t
 def test_contexts_caption_each_image_and_each_trains_every_step(
     base: BaseModel, dog_images, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import imprint.engine.train as train_module
-
     texts: list[str] = []
     encoded: list[int] = []
-    real_token_ids, real_encode = train_module.token_ids, train_module.encode_text
+    family = base.family
+    real_token_ids, real_encode = family.token_ids, family.encode_ids
 
-    def spy_token_ids(tokenizer, text, device):
-        texts.append(text)
-        return real_token_ids(tokenizer, text, device)
+    def spy_token_ids(pipe, batch):
+        texts.extend(batch)
+        return real_token_ids(pipe, batch)
 
-    def spy_encode(text_encoder, ids):
-        encoded.append(ids.shape[0])
-        return real_encode(text_encoder, ids)
+    def spy_encode(encoders, ids, size):
+        encoded.append(ids[0].shape[0])
+        return real_encode(encoders, ids, size)
 
-    monkeypatch.setattr(train_module, "token_ids", spy_token_ids)
-    monkeypatch.setattr(train_module, "encode_text", spy_encode)
+    monkeypatch.setattr(family, "token_ids", spy_token_ids)
+    monkeypatch.setattr(family, "encode_ids", spy_encode)
     # The 1x1 image is dropped: its context must go with it, not shift onto the next image.
     images = [dog_images[0], Image.new("RGB", (1, 1)), dog_images[1], dog_images[2]]
     contexts = ["in a room", "on the beach", "at  night ", "in a room"]
@@ -190,12 +189,11 @@ def test_a_description_names_the_subject_in_its_captions_and_its_prompts(
     base: BaseModel, dog_images, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import imprint.engine.generate as generate_module
-    import imprint.engine.train as train_module
 
     texts: list[str] = []
-    real_token_ids = train_module.token_ids
-    monkeypatch.setattr(train_module, "token_ids", lambda tok, text, device: texts.append(text)
-                        or real_token_ids(tok, text, device))
+    real_token_ids = base.family.token_ids
+    monkeypatch.setattr(base.family, "token_ids", lambda pipe, batch: texts.extend(batch)
+                        or real_token_ids(pipe, batch))
     info = train_adapter(base, dog_images, "dog", tmp_path / "d.safetensors", TrainConfig(steps=2),
                          contexts=["in a room"] * 3, description=" Golden  spotted dog")
     assert [t for t in texts if "<imprint-id>" in t] == ["a <imprint-id> golden spotted dog in a room"]

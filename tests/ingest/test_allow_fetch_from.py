@@ -33,6 +33,9 @@ def captured(monkeypatch: pytest.MonkeyPatch) -> list[Settings]:
 
 
 def serve(tmp_path: Path, *args: str, env: dict[str, str] | None = None) -> Any:
+    # serve reads the base model's family from model_index.json before anything else; no weights needed
+    # here, since the runtime is never built.
+    (tmp_path / "model_index.json").write_text('{"_class_name": "StableDiffusionPipeline"}')
     # Port 0: the start-up port check must not depend on what else listens on this machine.
     return CliRunner().invoke(app, ["serve", "--data-dir", str(tmp_path), "--base-model", str(tmp_path),
                                     "--port", "0", *args], env=env)

@@ -11,7 +11,7 @@ import pytest
 from seckit import free_port
 from serving_kit import as_served, serve_in_thread
 
-from imprint.server.run import KEEP_ALIVE_S, _config
+from imprint.server.run import KEEP_ALIVE_S, serve_options
 
 UVICORN_DEFAULT_S = 5
 REQUEST = b"GET /ping HTTP/1.1\r\nHost: test\r\n\r\n"
@@ -46,7 +46,8 @@ def _exchange(sock: socket.socket) -> bytes:
 
 
 def test_serve_keeps_idle_connections_as_long_as_nginx() -> None:
-    assert _config(app, host="127.0.0.1", port=1, access_log=False).timeout_keep_alive == KEEP_ALIVE_S
+    options = serve_options(app, host="127.0.0.1", port=1, access_log=False)
+    assert options["timeout_keep_alive"] == KEEP_ALIVE_S
     assert KEEP_ALIVE_S >= 60
 
 

@@ -26,6 +26,11 @@ class Serve:
     def __init__(self, data_dir: Path, workers: int) -> None:
         self.port = free_port()
         self.endpoint = f"127.0.0.1:{self.port}"
+        # serve checks the base model's family (model_index.json) before starting; these API-only
+        # processes never load its weights.
+        model = data_dir / "no-model"
+        model.mkdir(parents=True, exist_ok=True)
+        (model / "model_index.json").write_text('{"_class_name": "StableDiffusionPipeline"}')
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "imprint.cli.main", "serve", "--data-dir", str(data_dir), "--port",
              str(self.port), "--base-model", str(data_dir / "no-model"), "--workers", str(workers),

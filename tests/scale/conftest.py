@@ -20,8 +20,10 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 torch.set_num_threads(1)
-# The end-to-end test drives a real server with the API tests' helpers (apikit).
+# The end-to-end test drives a real server with the API tests' helpers (apikit), the queue-down test
+# with the security suite's (seckit).
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "api"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "security"))
 
 POSTGRES_URL = os.environ.get("IMPRINT_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 # A database number nothing else on a developer's Redis is likely to use; only it is ever flushed.

@@ -1,6 +1,9 @@
-"""Auth before dispatch, in order: verify the signature (who, and so which tenant), throttle the
-key, then authorize the operation's RAM action on the account's resource. Nothing of the
-operation runs, and nothing about the requested ids is looked up, until all three have passed."""
+"""Auth before dispatch, in order: verify the signature (who, and so which tenant), claim its nonce,
+throttle the key, then authorize the operation's RAM action on the account's resource. Nothing of
+the operation runs, and nothing about the requested ids is looked up, until all of them have passed.
+
+The nonce claim is the caller's step (the dispatcher awaits it in a batch, ``store/nonces/batch.py``),
+so ``authenticate`` returns the claim still to be made alongside the principal."""
 
 from __future__ import annotations
 
@@ -11,22 +14,19 @@ from imprint.api.head import Head
 from imprint.api.operations import Operation
 from imprint.api.services import Services
 from imprint.auth import authorize, request_context, resource_arn
-from imprint.auth.credentials import NonceStore
 from imprint.auth.principal import Principal
-from imprint.auth.verifier import SignedRequest
-from imprint.auth.verify import verify_signed
+from imprint.auth.verifier import SignedRequest, Verified
+from imprint.auth.verify import check_signed
 
 
-def authenticate(services: Services, head: Head, *, method: str, body: bytes, action: str, now: datetime,
-                 nonces: NonceStore | None = None) -> Principal:
-    """``nonces`` replaces the service's store; the image fast path uses it to batch the claims."""
+def authenticate(services: Services, head: Head, *, body: bytes, action: str, now: datetime) -> Verified:
     scope = head.scope
     query = scope.get("query_string", b"")
     target = (scope.get("raw_path") or b"") + (b"?" + query if query else b"")
-    request = SignedRequest.from_target(method=method, raw_target=target.decode("utf-8", "surrogateescape"),
+    request = SignedRequest.from_target(method=scope["method"],
+                                        raw_target=target.decode("utf-8", "surrogateescape"),
                                         headers=head.headers, body=body)
-    return verify_signed(request, expected_action=action, keys=services.keys,
-                         nonces=services.nonces if nonces is None else nonces, now=now)
+    return check_signed(request, expected_action=action, keys=services.keys, now=now)
 
 
 def throttle(services: Services, principal: Principal) -> None:
@@ -53,14 +53,7 @@ def authorize_operation(services: Services, principal: Principal, op: Operation,
               context=context, policies=services.policies)
 
 
-def guard(services: Services, op: Operation, head: Head, body: bytes, now: datetime) -> Principal:
-    principal = authenticate(services, head, method=head.scope["method"], body=body, action=op.action,
-                             now=now)
-    admit(services, principal, op, head, now)
-    return principal
-
-
 def admit(services: Services, principal: Principal, op: Operation, head: Head, now: datetime) -> None:
-    """Everything after authentication: the rate limit, then the RAM check."""
+    """Everything after authentication and the nonce claim: the rate limit, then the RAM check."""
     throttle(services, principal)
     authorize_operation(services, principal, op, head, now)

@@ -25,6 +25,11 @@ class Ok:
 Reply = Ok | Response
 
 
+class NeedsDatabase(BaseException):
+    """Raised by a memory-only call at its first use of the database. A BaseException, so that no
+    handler's ``except Exception`` can swallow it; the dispatcher runs the call again on a thread."""
+
+
 @dataclass
 class Call:
     principal: Principal
@@ -33,6 +38,8 @@ class Call:
     request_id: str
     if_none_match: str | None
     now: datetime
+    # Served on the event loop: the call may use the caches but not the database.
+    memory_only: bool = False
     # The raw request body, for operations whose body is their payload (Operation.raw_body).
     body: bytes = b""
     after_commit: list[tuple[str, int]] = field(default_factory=list)
@@ -46,6 +53,8 @@ class Call:
         """The call's session, opened on first use: an image fetch the asset cache answers never
         needs one (pass this method, not ``session``, where it may not be needed)."""
         if self._session is None:
+            if self.memory_only:
+                raise NeedsDatabase()
             self._session = self.services.sessions()
         return self._session
 

@@ -16,7 +16,9 @@ JSON = "application/json;charset=utf-8"
 
 
 def _dump(payload: dict[str, Any]) -> bytes:
-    return json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    # A lone surrogate (in a row written before the API refused them) can only be inside a JSON
+    # string, where backslashreplace's \udXXX is exactly JSON's escape for it: the reply stays valid.
+    return json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode("utf-8", "backslashreplace")
 
 
 def success(data: Any, request_id: str, *, notice: tuple[str, str] | None = None) -> Response:

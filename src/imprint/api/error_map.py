@@ -9,6 +9,7 @@ from typing import Any
 
 from imprint.auth.authorize import AccessDenied
 from imprint.auth.errors import AuthError
+from imprint.queue.base import QueueUnavailable
 from imprint.service import errors as e
 
 log = logging.getLogger(__name__)
@@ -34,6 +35,7 @@ STATUS: dict[type[e.DomainError], int] = {
 UNKNOWN = (500, "UNKNOWN_ERROR", "The request processing has failed due to some unknown error.")
 THROTTLED = "Throttling.User"
 BODY_TOO_LARGE = "B_REQUEST_BODY_TOO_LARGE_EXCEPTION"
+QUEUE_RETRY_AFTER_S = 5
 
 
 @dataclass(frozen=True)
@@ -74,6 +76,10 @@ def to_wire(exc: BaseException) -> WireError:
         return WireError(exc.http_status, exc.code, exc.message, extra={"AccessDeniedDetail": exc.detail})
     if isinstance(exc, Throttled):
         return _throttled(exc)
+    if isinstance(exc, QueueUnavailable):
+        # Retryable: the job was withdrawn, so sending the same request again is safe.
+        return WireError(503, "ServiceUnavailable", "The job queue is unreachable, so no job was submitted; "
+                         "retry in a few seconds.", headers={"Retry-After": str(QUEUE_RETRY_AFTER_S)})
     if isinstance(exc, RouteError):
         return WireError(exc.status, exc.code, exc.message)
     if isinstance(exc, e.DomainError) and type(exc) in STATUS:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from imprint.api import wire
 from imprint.api.call import Call, Ok, Reply
 from imprint.api.images import encode_format, image_response
+from imprint.api.urls import image_urls
 from imprint.api.validation import (
     callback_url,
     image_number,
@@ -28,7 +29,7 @@ def add_model_train_job(call: Call) -> Reply:
     p, s = call.params, call.services.settings
     name = p.text("name", max_length=MAX_NAME)
     kind = known_object_type(object_type(p), call.services.vocabulary(), call.services.known_object_types)
-    urls = p.text_list("imageUrl", max_items=s.max_images_per_job)
+    urls = image_urls(p, max_items=s.max_images_per_job)
     uploads.check_upload_urls(call.session, account_id=call.account_id, urls=urls)
     job = training.submit_train_job(
         call.session, account_id=call.account_id, user_id=call.user_id, name=name, object_type=kind,
@@ -86,7 +87,7 @@ def query_image_asset(call: Call) -> Reply:
 def add_pre_model_inference_job(call: Call) -> Reply:
     p, s = call.params, call.services
     text = prompt(p, s.settings)
-    urls = p.text_list("imageUrl", max_items=s.settings.max_images_per_job)
+    urls = image_urls(p, max_items=s.settings.max_images_per_job)
     uploads.check_upload_urls(call.session, account_id=call.account_id, urls=urls)
     job = inference.submit_premodel_job(
         call.session, account_id=call.account_id, user_id=call.user_id, image_urls=urls, prompt=text,

@@ -19,9 +19,6 @@ class Operation:
     method: str
     path: str
     handler: Callable[[Call], Reply]
-    # Image reads are served from memory caches after the first hit; running them on the event
-    # loop saves the thread hop that otherwise dominates their cost (a miss is one indexed read).
-    inline: bool = False
     # The RAM action a policy names (contract §2); only #7's differs from "aicontent:" + action.
     ram_name: str | None = None
     # The body is the payload itself (a photo's bytes), not parameters; it may be as large as one
@@ -43,14 +40,13 @@ OPERATIONS: tuple[Operation, ...] = (
     Operation("Personalizedtxt2imgAddInferenceJob", "POST", PREFIX + "addInferenceJob", h.add_inference_job),
     Operation("Personalizedtxt2imgQueryInferenceJobInfo", "GET", PREFIX + "queryInferenceJobInfo",
               h.query_inference_job_info),
-    Operation("Personalizedtxt2imgQueryImageAsset", "GET", PREFIX + "queryImageAsset", h.query_image_asset,
-              inline=True),
+    Operation("Personalizedtxt2imgQueryImageAsset", "GET", PREFIX + "queryImageAsset", h.query_image_asset),
     Operation("PersonalizedTextToImageAddInferenceJob", "POST", PREFIX + "addPreModelInferenceJob",
               h.add_pre_model_inference_job, ram_name="PersonalizedTextToImageAddPreModelInferenceJob"),
     Operation("PersonalizedTextToImageQueryPreModelInferenceJobInfo", "GET",
               PREFIX + "queryPreModelInferenceJobInfo", h.query_pre_model_inference_job_info),
     Operation("PersonalizedTextToImageQueryImageAsset", "GET", PREFIX + "queryImageAssetFromImageId",
-              h.query_image_asset_from_image_id, inline=True),
+              h.query_image_asset_from_image_id),
     # imprint's own operations (docs/api-decisions.md "Operations beyond the contract").
     Operation("Personalizedtxt2imgUploadImage", "POST", PREFIX + "uploadImage", h.upload_image,
               raw_body=True),

@@ -75,6 +75,8 @@ class Params:
             raise InvalidParameter(name, f"longer than {max_length} characters")
         if "\x00" in value:  # PostgreSQL cannot store or even compare it; no name or prompt needs it
             raise InvalidParameter(name, "must not contain NUL characters")
+        if not _is_unicode(value):
+            raise InvalidParameter(name, _SURROGATE)
         return value
 
     def opt_text(self, name: str) -> str | None:
@@ -98,6 +100,8 @@ class Params:
                 raise InvalidParameter(name, f"entry {i} is longer than {max_length} characters")
             if "\x00" in item:
                 raise InvalidParameter(name, f"entry {i} must not contain NUL characters")
+            if not _is_unicode(item):
+                raise InvalidParameter(name, f"entry {i} {_SURROGATE}")
         return list(value)
 
     def opt_int(self, name: str, *, lo: int, hi: int) -> int | None:
@@ -119,6 +123,21 @@ class Params:
         if not lo <= value <= hi:
             raise InvalidParameter(name, f"must be between {lo} and {hi}, got {value}")
         return float(value)
+
+
+# JSON's \ud800 escapes decode to lone UTF-16 surrogates, which are not Unicode text: no database,
+# log or reply can encode them as UTF-8.
+_SURROGATE = "is not valid Unicode text (it holds a lone UTF-16 surrogate such as \\ud800)"
+
+
+def _is_unicode(value: str) -> bool:
+    if value.isascii():
+        return True
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _json_type(value: Any) -> str:

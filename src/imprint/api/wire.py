@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from imprint.api.urls import redacted
 from imprint.service.domain import InferenceJob, TrainJob
 from imprint.service.eta import eta_seconds
 from imprint.service.states import Status, is_terminal
@@ -43,7 +44,7 @@ def train_job(job: TrainJob, now: datetime | None = None) -> dict[str, Any]:
         "modelId": job.model_id,
         "name": job.name,
         "objectType": job.object_type,
-        "imageUrl": job.image_urls,
+        "imageUrl": [redacted(url) for url in job.image_urls],
         "jobStatus": job.status,
         "jobTrainProgress": job.progress,
         "inferenceJobList": [inference_job(j, now) for j in job.inference_jobs],

@@ -1,9 +1,8 @@
-"""What the verifier needs to know about AccessKeys and seen nonces, and the in-memory nonce store."""
+"""What the verifier needs to know about AccessKeys and seen nonces: the values and the interfaces."""
 
 from __future__ import annotations
 
-import threading
-from collections import deque
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
@@ -45,46 +44,28 @@ class KeyLookup(Protocol):
     def get(self, access_key_id: str) -> AccessKey | None: ...
 
 
-class NonceStore(Protocol):
-    """Remembers signature nonces per AccessKey.
+# One nonce claim: (access_key_id, nonce, the server's receipt time).
+Claim = tuple[str, str, datetime]
 
-    ``claim`` returns True the first time a nonce is seen and False on a replay. ``seen_at`` is the
-    server's receipt time; an implementation must remember a nonce for at least ``NONCE_RETENTION``
-    after it, and may forget it afterwards (the timestamp check rejects such old requests anyway).
+
+class NonceStore(Protocol):
+    """Remembers signature nonces per AccessKey (implementations: ``imprint.store.nonces``).
+
+    A claim is granted (True) the first time a nonce is seen and refused (False) on a replay.
+    ``seen_at`` is the server's receipt time; an implementation must remember a nonce for at least
+    ``NONCE_RETENTION`` after it, and may forget it afterwards (the timestamp check rejects such old
+    requests anyway). Within one ``claim_many`` a repeated nonce is granted to the first only.
     """
 
     def claim(self, access_key_id: str, nonce: str, seen_at: datetime) -> bool: ...
 
+    def claim_many(self, claims: Sequence[Claim]) -> list[bool]:
+        """Several claims in one transaction or round trip; waits for the store if it is busy."""
+        ...
 
-class InMemoryNonceStore:
-    """Process-local, thread-safe nonce store; fine for one API process, not for several."""
+    def try_claim_many(self, claims: Sequence[Claim]) -> list[bool] | None:
+        """``claim_many``, or None at once, having claimed nothing, when waiting would be needed
+        (another process holds the store's lock). Stores that never wait answer like ``claim_many``."""
+        ...
 
-    def __init__(self, retention: timedelta = NONCE_RETENTION) -> None:
-        self._retention = retention
-        self._lock = threading.Lock()
-        self._seen: dict[tuple[str, str], datetime] = {}
-        self._order: deque[tuple[datetime, tuple[str, str]]] = deque()
-
-    def claim(self, access_key_id: str, nonce: str, seen_at: datetime) -> bool:
-        key = (access_key_id, nonce)
-        cutoff = seen_at - self._retention
-        with self._lock:
-            self._prune(cutoff)
-            previous = self._seen.get(key)
-            if previous is not None and previous >= cutoff:
-                return False
-            self._seen[key] = seen_at
-            self._order.append((seen_at, key))
-            return True
-
-    def __len__(self) -> int:
-        with self._lock:
-            return len(self._seen)
-
-    def _prune(self, cutoff: datetime) -> None:
-        # Receipt times are nearly monotonic, so pruning from the left is enough; an entry that a
-        # later re-claim refreshed stays because its stored time no longer equals the queued one.
-        while self._order and self._order[0][0] < cutoff:
-            when, key = self._order.popleft()
-            if self._seen.get(key) == when:
-                del self._seen[key]
+    def close(self) -> None: ...

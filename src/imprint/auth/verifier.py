@@ -10,7 +10,7 @@ from datetime import datetime
 
 from imprint.auth import errors
 from imprint.auth.canonical import HeaderMap, parse_query, split_target
-from imprint.auth.credentials import AccessKey, KeyLookup, NonceStore
+from imprint.auth.credentials import AccessKey, Claim, KeyLookup, NonceStore
 from imprint.auth.errors import AuthError
 from imprint.auth.principal import Principal
 from imprint.auth.timestamps import as_utc, check_freshness
@@ -46,6 +46,18 @@ class SignedRequest:
 
 
 @dataclass(frozen=True)
+class Verified:
+    """A request whose signature checked out; ``claim`` is its nonce, still to be claimed."""
+
+    principal: Principal
+    claim: Claim | None
+
+
+def replayed() -> AuthError:
+    return AuthError(errors.NONCE_USED, "Specified signature nonce was used already.")
+
+
+@dataclass(frozen=True)
 class Candidate:
     """One way the client may have signed: the string to sign and the signature it yields."""
 
@@ -76,6 +88,14 @@ class Verifier(ABC):
     def verify(
         self, *, expected_action: str | None, keys: KeyLookup, nonces: NonceStore, now: datetime
     ) -> Principal:
+        verified = self.check(expected_action=expected_action, keys=keys, now=now)
+        if verified.claim is not None and not nonces.claim(*verified.claim):
+            raise replayed()
+        return verified.principal
+
+    def check(self, *, expected_action: str | None, keys: KeyLookup, now: datetime) -> Verified:
+        """Everything but the nonce claim, which the caller must make (and refuse the request with
+        ``replayed()`` if it is not granted) before acting on the principal."""
         now = as_utc(now)
         self.check_structure()
         self._check_route(expected_action)
@@ -85,16 +105,15 @@ class Verifier(ABC):
         self._check_signature(key.secret)
         # Token checks run after the signature so unauthenticated callers learn nothing about tokens.
         self._check_security_token(key, now)
-        # Claimed last, so that forged requests cannot fill the store or burn a client's nonce.
-        if nonce is not None and not nonces.claim(key.access_key_id, nonce, now):
-            raise AuthError(errors.NONCE_USED, "Specified signature nonce was used already.")
-        return Principal(
+        principal = Principal(
             account_id=key.account_id,
             user_id=key.user_id,
             access_key_id=key.access_key_id,
             is_temporary=key.is_temporary,
             session_policy=key.session_policy,
         )
+        # Claimed last, so that forged requests cannot fill the store or burn a client's nonce.
+        return Verified(principal, None if nonce is None else (key.access_key_id, nonce, now))
 
     def _check_route(self, expected_action: str | None) -> None:
         headers = self.request.headers

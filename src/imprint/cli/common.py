@@ -103,3 +103,24 @@ def read_document(value: str) -> str:
         except OSError as exc:
             raise fail(f"cannot read {value[1:]}: {exc.strerror}") from None
     return value
+
+
+ImageWidth = Annotated[int | None, typer.Option(
+    "--width", min=8, show_default=False,
+    help="Default width of generated images in pixels (default: the base model's native size: 512 for "
+         "SD 1.x, 768 for SD 2.x, 1024 for SDXL, 64 for the bundled imprint-tiny).")]
+ImageHeight = Annotated[int | None, typer.Option(
+    "--height", min=8, show_default=False,
+    help="Default height of generated images in pixels (default: the base model's native size).")]
+
+
+def check_base_model(source: str) -> None:
+    """Refuses, before anything starts, a base model that is missing or of an unsupported family
+    (read from its model_index.json alone, no weights loaded)."""
+    from imprint.engine.errors import BaseModelNotFound
+    from imprint.engine.families import detect_family
+
+    try:
+        detect_family(source)
+    except BaseModelNotFound as exc:
+        raise fail(str(exc)) from None

@@ -14,7 +14,17 @@ import typer
 from imprint.auth.connection import TrustedProxies
 from imprint.cli import accounts, admin, draw, evaluate, init, keys, policies, users, webhooks, worker
 from imprint.cli.client import generate, jobs, login, models, train
-from imprint.cli.common import BlobUrl, Captioner, DatabaseUrl, DataDir, QueueUrl, console
+from imprint.cli.common import (
+    BlobUrl,
+    Captioner,
+    DatabaseUrl,
+    DataDir,
+    ImageHeight,
+    ImageWidth,
+    QueueUrl,
+    check_base_model,
+    console,
+)
 from imprint.cli.common import fail as _fail
 from imprint.config import Settings, bundled_base_model, default_data_dir, default_workers
 
@@ -70,8 +80,12 @@ def serve(
     data_dir: DataDir = default_data_dir(),
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(envvar="IMPRINT_PORT", help="Port to listen on.")] = 8080,
-    base_model: Annotated[str | None, typer.Option(help="Diffusers pipeline folder or hub id.")] = None,
+    base_model: Annotated[str | None, typer.Option(
+        help="Diffusers pipeline folder or hub id: Stable Diffusion 1.x/2.x (StableDiffusionPipeline) or "
+             "SDXL (StableDiffusionXLPipeline). Default: the bundled imprint-tiny.")] = None,
     device: Annotated[str, typer.Option(help="torch device for the engine.")] = "cpu",
+    width: ImageWidth = None,
+    height: ImageHeight = None,
     train_workers: Annotated[int, typer.Option(help="Trainings run at the same time.")] = 1,
     inference_workers: Annotated[int, typer.Option(
         min=1, help="Inference jobs in flight at once; compatible ones share one denoising loop.")] = 1,
@@ -119,6 +133,8 @@ def serve(
     if not mock and base_model is None and not (bundled_base_model() / "model_index.json").is_file():
         raise _fail(f"the bundled base model is missing ({bundled_base_model()}); pass --base-model "
                     "with a diffusers Stable Diffusion folder or hub id")
+    if not mock:
+        check_base_model(base_model or str(bundled_base_model()))
     worker_count = workers or default_workers()
     from imprint.ingest import parse_networks
 
@@ -132,7 +148,8 @@ def serve(
                         trusted_proxies=_proxies(trusted_proxy or ()), rate_limit_per_s=rate_limit_per_s,
                         rate_limit_burst=rate_limit_burst, max_active_jobs_per_account=max_jobs_per_account,
                         nonce_store_url=nonce_store, database_url=database_url, blob_url=blob_url,
-                        queue_url=queue_url, captioner=captioner, mock=mock)
+                        queue_url=queue_url, captioner=captioner, mock=mock, image_width=width,
+                        image_height=height)
     # Before anything is created: a busy port must not leave a new data folder, account and key behind.
     problem = port_problem(host, port)
     if problem is not None:

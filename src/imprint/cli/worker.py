@@ -7,7 +7,17 @@ from typing import Annotated
 
 import typer
 
-from imprint.cli.common import BlobUrl, Captioner, DatabaseUrl, DataDir, QueueUrl, console
+from imprint.cli.common import (
+    BlobUrl,
+    Captioner,
+    DatabaseUrl,
+    DataDir,
+    ImageHeight,
+    ImageWidth,
+    QueueUrl,
+    check_base_model,
+    console,
+)
 from imprint.cli.common import fail as _fail
 from imprint.config import Settings, bundled_base_model, default_data_dir
 
@@ -35,6 +45,8 @@ def worker(
     data_dir: DataDir = default_data_dir(),
     base_model: Annotated[str | None, typer.Option(help="Diffusers pipeline folder or hub id.")] = None,
     device: Annotated[str, typer.Option(help="torch device for the engine.")] = "cpu",
+    width: ImageWidth = None,
+    height: ImageHeight = None,
     inference_steps: Annotated[int, typer.Option(help="Denoising steps per generated image.")] = 25,
     allow_fetch_from: Annotated[list[str] | None, typer.Option(
         "--allow-fetch-from", envvar="IMPRINT_ALLOW_FETCH_FROM", show_default=False,
@@ -58,6 +70,8 @@ def worker(
         raise typer.BadParameter("solo or threads", param_hint="--pool")
     if not mock and base_model is None and not (bundled_base_model() / "model_index.json").is_file():
         raise _fail(f"the bundled base model is missing ({bundled_base_model()}); pass --base-model")
+    if not mock:
+        check_base_model(base_model or str(bundled_base_model()))
     try:
         networks = parse_networks(allow_fetch_from or ())
     except ValueError as exc:
@@ -69,7 +83,7 @@ def worker(
     settings = Settings(data_dir=data_dir, base_model=base_model, device=device, database_url=database_url,
                         blob_url=blob_url, queue_url=queue_url, default_inference_steps=inference_steps,
                         allow_fetch_from=tuple(str(n) for n in networks), captioner=captioner,
-                        mock=mock)
+                        mock=mock, image_width=width, image_height=height)
     from imprint.worker.celery_worker import build_worker
 
     if metrics_port is not None:

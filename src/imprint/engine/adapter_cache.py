@@ -1,8 +1,9 @@
 """Warm adapters in a bounded LRU over a fixed set of slots, with load and unload timings.
 
-Each slot owns a peft adapter name and an identifier token (`<imprint-slot-3>`) whose embedding row
-is overwritten when an adapter moves in: the tokenizer and the embedding table grow once, by
-`capacity` rows, however many adapters pass through. Callers hold the generator's lock.
+Each slot owns a peft adapter name and an identifier token (`<imprint-slot-3>`) whose embedding rows
+(one per text encoder: two on SDXL) are overwritten when an adapter moves in: the tokenizers and the
+embedding tables grow once, by `capacity` rows, however many adapters pass through. Callers hold the
+generator's lock.
 """
 
 from __future__ import annotations
@@ -16,10 +17,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import torch
-from diffusers import StableDiffusionPipeline
+from diffusers import DiffusionPipeline
 
-from imprint.engine.adapter_file import read_adapter, subject_phrase
+from imprint.engine.adapter_file import family_of, read_adapter, subject_phrase
 from imprint.engine.errors import BadInput
+from imprint.engine.families import family_of_pipeline
 
 SLOT_TOKEN = "<imprint-slot-{}>"
 
@@ -63,14 +65,19 @@ def _file_key(path: Path) -> tuple[str, int, int]:
 
 
 class AdapterCache:
-    def __init__(self, pipe: StableDiffusionPipeline, capacity: int) -> None:
+    def __init__(self, pipe: DiffusionPipeline, capacity: int) -> None:
         if capacity < 1:
             raise ValueError("max_adapters must be at least 1")
         self._pipe = pipe
+        self._family = family_of_pipeline(pipe)
+        self._encoders = self._family.text_encoders(pipe)
         tokens = [SLOT_TOKEN.format(i) for i in range(capacity)]
-        pipe.tokenizer.add_tokens(tokens)
-        pipe.text_encoder.resize_token_embeddings(len(pipe.tokenizer), mean_resizing=False)
-        self._slot_ids = pipe.tokenizer.convert_tokens_to_ids(tokens)
+        # Per text encoder, the slot tokens' ids in its own tokenizer.
+        self._slot_ids: list[list[int]] = []
+        for tokenizer, encoder in zip(self._family.tokenizers(pipe), self._encoders, strict=True):
+            tokenizer.add_tokens(tokens)
+            encoder.resize_token_embeddings(len(tokenizer), mean_resizing=False)
+            self._slot_ids.append(tokenizer.convert_tokens_to_ids(tokens))
         self._free = list(range(capacity))
         self._entries: OrderedDict[tuple[str, int, int], tuple[int, WarmAdapter]] = OrderedDict()
         self._hits = self._loads = self._evictions = 0
@@ -86,7 +93,7 @@ class AdapterCache:
 
     @property
     def capacity(self) -> int:
-        return len(self._slot_ids)
+        return len(self._slot_ids[0])
 
     @property
     def loads(self) -> int:
@@ -101,8 +108,8 @@ class AdapterCache:
             self._publish()
             return self._entries[key][1]
         start = time.perf_counter()
-        metadata, lora, token_row = read_adapter(path)
-        self._check_fits(path, metadata, token_row)
+        metadata, lora, rows = read_adapter(path)
+        self._check_fits(path, metadata, rows)
         layout = tuple(sorted((k, tuple(v.shape)) for k, v in lora.items()))
         hotswap = False
         if not self._free:
@@ -126,9 +133,10 @@ class AdapterCache:
             self._free.insert(0, slot)
             self._publish()
             raise
-        table = self._pipe.text_encoder.get_input_embeddings().weight
         with torch.no_grad():
-            table[self._slot_ids[slot]] = token_row.to(table.device, table.dtype)
+            for encoder, ids, row in zip(self._encoders, self._slot_ids, rows, strict=True):
+                table = encoder.get_input_embeddings().weight
+                table[ids[slot]] = row.to(table.device, table.dtype)
         adapter = WarmAdapter(
             path=path,
             name=name,
@@ -144,13 +152,18 @@ class AdapterCache:
         self._publish()
         return adapter
 
-    def _check_fits(self, path: Path, metadata: dict[str, str], token_row: torch.Tensor) -> None:
-        width = self._pipe.text_encoder.get_input_embeddings().weight.shape[1]
-        if token_row.shape[0] != width:
+    def _check_fits(self, path: Path, metadata: dict[str, str], rows: tuple[torch.Tensor, ...]) -> None:
+        trained_for = f"adapter {path.name} was trained for base model {metadata['base_model']!r}"
+        if family_of(metadata) != self._family.name or len(rows) != len(self._encoders):
             raise BadInput(
-                f"adapter {path.name} was trained for base model {metadata['base_model']!r}, "
-                f"which does not fit this one (text width {token_row.shape[0]} vs {width})"
+                f"{trained_for} ({family_of(metadata)}), which does not fit this {self._family.label} model"
             )
+        for encoder, row in zip(self._encoders, rows, strict=True):
+            width = encoder.get_input_embeddings().weight.shape[1]
+            if row.shape[0] != width:
+                raise BadInput(
+                    f"{trained_for}, which does not fit this one (text width {row.shape[0]} vs {width})"
+                )
 
     def _load_lora(
         self, path: Path, metadata: dict[str, str], lora: dict[str, torch.Tensor], name: str, hotswap: bool

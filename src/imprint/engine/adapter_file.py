@@ -1,8 +1,9 @@
 """The adapter file: one safetensors file holding LoRA weights, the identifier embedding and metadata.
 
-LoRA keys use diffusers' layout (`unet.<module>.lora_A.weight`, `text_encoder.<module>...`), so the
-file also loads with plain `pipeline.load_lora_weights(path)`; the identifier row is stored under a
-key outside both prefixes, which that loader ignores. Reading it back needs none of the training code.
+LoRA keys use diffusers' layout (`unet.<module>.lora_A.weight`, `text_encoder.<module>...`,
+`text_encoder_2...` on SDXL), so the file also loads with plain `pipeline.load_lora_weights(path)`; the
+identifier rows (one per text encoder) are stored under keys outside those prefixes, which that loader
+ignores. Reading it back needs none of the training code.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import os
 import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,6 +24,9 @@ from imprint.engine.errors import BadInput
 FORMAT = "imprint-adapter"
 FORMAT_VERSION = 1
 TOKEN_KEY = "imprint_lora_identifier.embedding"
+# The identifier's row in the second text encoder (SDXL's OpenCLIP bigG), when the base model has one.
+TOKEN_KEY_2 = "imprint_lora_identifier.embedding_2"
+TOKEN_KEYS = (TOKEN_KEY, TOKEN_KEY_2)
 
 
 @dataclass(frozen=True)
@@ -50,7 +55,7 @@ def file_sha256(path: Path) -> str:
 def write_adapter(
     path: Path,
     lora: dict[str, torch.Tensor],
-    token_embedding: torch.Tensor,
+    token_embedding: torch.Tensor | Sequence[torch.Tensor],
     *,
     token: str,
     object_type: str,
@@ -59,11 +64,17 @@ def write_adapter(
     rank: int,
     seed: int,
     subject: str | None = None,
+    family: str = "sd",
     extra: dict[str, str] | None = None,
 ) -> AdapterInfo:
-    """Writes atomically: a reader sees the old file or the whole new one, never a torn write."""
+    """Writes atomically: a reader sees the old file or the whole new one, never a torn write.
+    `token_embedding` is the identifier's row, or one row per text encoder (at most two)."""
+    rows = [token_embedding] if isinstance(token_embedding, torch.Tensor) else list(token_embedding)
+    if not 1 <= len(rows) <= len(TOKEN_KEYS):
+        raise ValueError(f"an adapter holds 1 or {len(TOKEN_KEYS)} identifier rows, got {len(rows)}")
     tensors = {k: v.detach().to("cpu", torch.float32).contiguous() for k, v in lora.items()}
-    tensors[TOKEN_KEY] = token_embedding.detach().to("cpu", torch.float32).reshape(1, -1).contiguous()
+    for key, row in zip(TOKEN_KEYS, rows, strict=False):
+        tensors[key] = row.detach().to("cpu", torch.float32).reshape(1, -1).contiguous()
     metadata = {
         "format": FORMAT,
         "format_version": str(FORMAT_VERSION),
@@ -74,6 +85,7 @@ def write_adapter(
         "rank": str(rank),
         "seed": str(seed),
         "subject": subject or object_type,
+        "family": family,
         **(extra or {}),
     }
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -127,10 +139,15 @@ def subject_phrase(metadata: dict[str, str]) -> str:
     return metadata.get("subject") or metadata["object_type"]
 
 
-def read_adapter(path: Path) -> tuple[dict[str, str], dict[str, torch.Tensor], torch.Tensor]:
-    """(metadata, LoRA state dict in diffusers' layout, identifier embedding row)."""
+def family_of(metadata: dict[str, str]) -> str:
+    """Files written before SDXL support are all SD 1.x/2.x adapters."""
+    return metadata.get("family") or "sd"
+
+
+def read_adapter(path: Path) -> tuple[dict[str, str], dict[str, torch.Tensor], tuple[torch.Tensor, ...]]:
+    """(metadata, LoRA state dict in diffusers' layout, identifier rows: one per text encoder)."""
     path = Path(path)
     metadata = _metadata(path)
     tensors = load_file(str(path))
-    token_embedding = tensors.pop(TOKEN_KEY).reshape(-1)
-    return metadata, tensors, token_embedding
+    rows = tuple(tensors.pop(key).reshape(-1) for key in TOKEN_KEYS if key in tensors)
+    return metadata, tensors, rows

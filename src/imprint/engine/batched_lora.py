@@ -11,6 +11,13 @@ layer types (conv LoRA) take that per-adapter loop here too. Index 0 is "no adap
 
 The layers must be disabled (`Fuser.clear`), so that peft's forward is the base layer alone; the
 deltas come from forward hooks that `PerSampleLoRA` removes on exit, leaving the layers as they were.
+
+No public API serves several adapters per sample in one diffusers UNet forward: peft's mixed-batch
+`adapter_names` reaches a layer only through a `PeftModel`'s forward, which diffusers' models are
+not. So this module reads the state peft keeps on each LoRA layer (PEFT_LAYER_FIELDS). Every layer
+is checked for those fields; a peft whose layers lack one makes the batch Unbatchable, and the
+generator then serves each request on its own, fused, through diffusers' public LoRA API (the
+documented fallback). tests/engine/test_batched_lora.py fails on a peft outside TESTED_PEFT.
 """
 
 from __future__ import annotations
@@ -26,10 +33,16 @@ from torch.utils.hooks import RemovableHandle
 from imprint.engine.adapter_cache import WarmAdapter
 
 Choice = tuple[WarmAdapter, float]  # an adapter and the scale it is applied at
+# What this module reads of a peft LoRA layer: per adapter name its A and B modules, dropout, rank,
+# alpha, rsLoRA flag, and the variant table (DoRA and such, which it cannot batch).
+PEFT_LAYER_FIELDS = ("lora_A", "lora_B", "lora_dropout", "r", "lora_alpha", "use_rslora", "lora_variant")
+# peft releases these fields were checked on, from the first to the first one not yet checked.
+TESTED_PEFT = ((0, 17, 0), (0, 22, 0))
 
 
 class Unbatchable(Exception):
-    """An adapter uses a LoRA variant (DoRA, ...) whose delta is not A-then-B; serve it fused instead."""
+    """An adapter uses a LoRA variant (DoRA, ...) whose delta is not A-then-B, or the installed peft's
+    layers do not hold what this module reads: serve each request on its own, fused, instead."""
 
 
 class _Deltas:
@@ -37,11 +50,14 @@ class _Deltas:
 
     def __init__(self, layer: LoraLayer, choices: Sequence[Choice]) -> None:
         self.layer = layer
+        missing = [field for field in PEFT_LAYER_FIELDS if not hasattr(layer, field)]
+        if missing:
+            raise Unbatchable(f"this peft's {type(layer).__name__} layers have no {', '.join(missing)}")
         self.names: list[tuple[int, str, float]] = []  # (index, peft name, scaling) present in this layer
         for k, (adapter, scale) in enumerate(choices, start=1):
             if adapter.name not in layer.lora_A:
                 continue
-            if adapter.name in getattr(layer, "lora_variant", {}):
+            if adapter.name in layer.lora_variant:
                 raise Unbatchable(
                     f"adapter {adapter.path.name} uses a LoRA variant in {type(layer).__name__}"
                 )

@@ -3,35 +3,34 @@
 Unfused, every LoRA-wrapped projection does two extra small matmuls and some Python per call (UNet
 forward +10-15% on imprint-tiny). Fusing costs one B@A per projection once per adapter switch instead.
 
-This is what the pipeline's `fuse_lora`/`unfuse_lora`/`set_adapters`/`enable_lora` do, called on peft's
-LoRA layers directly: those pipeline methods walk every module of the model several times per call,
-which measured ~50 of the ~60 ms a switch took on imprint-tiny; the layer list here is collected once
-per adapter load. Unmerging subtracts the delta it added, which in floating point does not give the
-original weights back bit for bit; after thousands of switches the drift would change pixels for a
-fixed seed, so `unfuse` also copies the base model's untouched weights back.
+Through diffusers' public LoRA API only: `set_adapters` (which adapter, at which scale), `enable_lora`
+/ `disable_lora`, `fuse_lora(adapter_names=...)` / `unfuse_lora`. Those walk every module of the
+model per call; measured against calling peft's layer methods directly from a list collected once
+(`benchmarks/lora_switching.py`, docs/engine-performance.md), which was the earlier path here.
+Unfusing subtracts the delta it added, which in floating point does not give the original weights
+back bit for bit; after thousands of switches the drift would change pixels for a fixed seed, so
+`unfuse` also copies the base model's untouched weights back into every LoRA-wrapped layer.
 """
 
 from __future__ import annotations
 
 import torch
-from diffusers import StableDiffusionPipeline
+from diffusers import DiffusionPipeline
 from peft.tuners.lora import LoraLayer
 from torch import nn
 
 from imprint.engine.adapter_cache import AdapterCache, WarmAdapter
+from imprint.engine.families import family_of_pipeline
 
-COMPONENTS = ("unet", "text_encoder")
 _Layers = list[tuple[LoraLayer, nn.Module]]  # (LoRA layer in the working model, same layer in the base)
 
 
 class Fuser:
-    def __init__(
-        self, pipe: StableDiffusionPipeline, pristine: StableDiffusionPipeline, cache: AdapterCache
-    ) -> None:
+    def __init__(self, pipe: DiffusionPipeline, pristine: DiffusionPipeline, cache: AdapterCache) -> None:
         self._pipe, self._pristine, self._cache = pipe, pristine, cache
+        self._components = ("unet", *family_of_pipeline(pipe).text_components())
         self._fused: tuple[WarmAdapter, float] | None = None
-        # Which LoRA layers take part in their forward; forgotten after a load, which enables new layers.
-        self._enabled: dict[LoraLayer, bool] = {}
+        self._enabled: bool | None = None  # LoRA layers switched on (None: unknown, after a load)
         self._loads_seen = -1
         self._layers: dict[str, _Layers] = {}
 
@@ -44,16 +43,11 @@ class Fuser:
         if self._fused == (adapter, scale):
             return
         self.unfuse()
-        for component in COMPONENTS:
-            for layer, _ in self._layers_of(component):
-                mine = adapter.name in layer.lora_A
-                # Disabled LoRA layers unmerge themselves on their next forward: fused layers stay enabled.
-                # Every other layer is switched off, or it would add its active adapter (another adapter's
-                # text-encoder LoRA, say) to this adapter's requests.
-                self._set_enabled(layer, mine)
-                if mine:
-                    layer.set_scale(adapter.name, scale)
-                    layer.merge(adapter_names=[adapter.name])
+        # The only active adapter everywhere: a component it has no LoRA in gets no active adapter, so
+        # another adapter's text-encoder LoRA, say, is not added to this adapter's requests.
+        self._pipe.set_adapters([adapter.name], adapter_weights=[scale])
+        self._set_enabled(True)  # disabled LoRA layers would unmerge themselves on their next forward
+        self._pipe.fuse_lora(components=list(adapter.components), adapter_names=[adapter.name])
         self._fused = (adapter, scale)
 
     @torch.no_grad()
@@ -61,38 +55,44 @@ class Fuser:
         """Back to the exact base weights; whether LoRA layers are enabled is left as it is."""
         if self._fused is None:
             return
-        for component in self._fused[0].components:
+        components = list(self._fused[0].components)
+        self._pipe.unfuse_lora(components=components)
+        for component in components:
             for layer, original in self._layers_of(component):
-                if layer.merged:
-                    layer.unmerge()
-                    base_layer = layer.get_base_layer()
-                    base_layer.weight.copy_(original.weight)
-                    if getattr(base_layer, "bias", None) is not None:
-                        base_layer.bias.copy_(original.bias)
+                base_layer = layer.get_base_layer()
+                base_layer.weight.copy_(original.weight)
+                if getattr(base_layer, "bias", None) is not None:
+                    base_layer.bias.copy_(original.bias)
         self._fused = None
 
     def clear(self) -> None:
         """Base weights with LoRA layers switched off: the state for requests without an adapter, and the
         one per-sample LoRA (batched_lora) adds its deltas to."""
         self.unfuse()
-        for component in COMPONENTS:
-            for layer, _ in self._layers_of(component):
-                self._set_enabled(layer, False)
+        self._set_enabled(False)
+
+    def text_lora_layers(self) -> list[LoraLayer]:
+        """The LoRA layers of every text encoder (one for SD, two for SDXL)."""
+        return [layer for component in self._components[1:] for layer in self.lora_layers(component)]
 
     def lora_layers(self, component: str) -> list[LoraLayer]:
         """The component's LoRA layers, from the list collected once per adapter load."""
         return [layer for layer, _ in self._layers_of(component)]
 
-    def _set_enabled(self, layer: LoraLayer, enabled: bool) -> None:
-        # enable_adapters walks the layer's parameters: skipped when the layer is already in that state.
-        if self._enabled.get(layer) is not enabled:
-            layer.enable_adapters(enabled)
-            self._enabled[layer] = enabled
+    def _set_enabled(self, enabled: bool) -> None:
+        self._refresh()
+        if not self._cache.any_loaded() or self._enabled is enabled:
+            return  # enable_lora/disable_lora walk every module: skipped when nothing changes
+        if enabled:
+            self._pipe.enable_lora()
+        else:
+            self._pipe.disable_lora()
+        self._enabled = enabled
 
     def _refresh(self) -> None:
         """Loading an adapter may wrap more modules, and leaves the new layers enabled."""
         if self._cache.loads != self._loads_seen:
-            self._loads_seen, self._enabled, self._layers = self._cache.loads, {}, {}
+            self._loads_seen, self._enabled, self._layers = self._cache.loads, None, {}
 
     def _layers_of(self, component: str) -> _Layers:
         self._refresh()

@@ -158,7 +158,7 @@ class Generator:
             try:
                 routing = self._prepare_adapters([m for m in members if m.error is None])
                 with (
-                    PerSampleLoRA(self._fuser.lora_layers("text_encoder"), routing.choices) as text_lora,
+                    PerSampleLoRA(self._fuser.text_lora_layers(), routing.choices) as text_lora,
                     PerSampleLoRA(self._fuser.lora_layers("unet"), routing.choices) as unet_lora,
                 ):
                     self._run_loop(
@@ -225,6 +225,7 @@ class Generator:
             [substitute(m.item.request.negative_prompt or "", m.subject) for m in live],
             [m.item.request.num_images for m in live],
             guided,
+            (height, width),
         )
         generators = [
             torch.Generator().manual_seed(m.item.request.seed + i)
@@ -286,8 +287,8 @@ class Generator:
         return warm.subject
 
     def _validate(self, request: GenerateRequest) -> tuple[int, int]:
-        width = request.width or self.base.image_size
-        height = request.height or self.base.image_size
+        width = request.width or self.base.width
+        height = request.height or self.base.height
         problems = []
         if not 1 <= request.num_images <= MAX_IMAGES:
             problems.append(f"num_images must be 1..{MAX_IMAGES}, got {request.num_images}")

@@ -1,12 +1,16 @@
-"""Leaner forward passes for the layers a LoRA training step calls hundreds of times.
+"""A leaner attention forward for the UNet's attention layers, which a training step calls hundreds
+of times.
 
 At imprint-tiny's size much of a training step is per-call cost, not arithmetic: an attention block
-at 4x4 latents does ~40 MFLOP but took ~2.5 ms forward on one CPU thread (measured), most of it in
-peft's and diffusers' general forward code (adapter bookkeeping, a `* scaling` of 1.0, a
-`/ rescale_output_factor` of 1.0, `inspect.signature` on every attention call) and in the autograd
-nodes those extra ops add to the backward pass. The replacements below compute the same function
-with fewer ops, and only for the configurations they were checked against; anything else keeps its
-stock forward.
+at 4x4 latents does ~40 MFLOP but took ~2.5 ms forward on one CPU thread (measured), much of it in
+diffusers' general attention code (a `/ rescale_output_factor` of 1.0, `inspect.signature` on every
+call) and in the autograd nodes those extra ops add to the backward pass. The replacement computes
+the same function with fewer ops, only for the configurations it was checked against (anything else
+keeps its stock forward), and lets several samples of one caption share its keys and values.
+
+peft's LoRA layers keep peft's own forward: a leaner one read peft's layer internals
+(`lora_variant`, `merged`, `scaling`), and what it gained was within the 1.2x that would justify
+depending on them (docs/engine-performance.md).
 
 They are installed on a trainer's private copy of the UNet (instance attributes, not class patches),
 so generation and other trainers are untouched. Parameters, names and state-dict keys stay as they
@@ -21,40 +25,7 @@ from types import MethodType
 import torch
 import torch.nn.functional as F
 from diffusers.models.attention_processor import Attention, AttnProcessor, AttnProcessor2_0
-from peft.tuners.lora import Linear as LoraLinear
 from torch import nn
-
-
-def _lean_lora_forward(self: LoraLinear, x: torch.Tensor) -> torch.Tensor:
-    base: nn.Linear = self.base_layer
-    a = self.lora_A["default"].weight
-    b = self.lora_B["default"].weight
-    rows = x.reshape(-1, x.shape[-1])
-    # One fused multiply-add for the low-rank path instead of peft's linear, scale and add.
-    out = F.linear(rows, base.weight, base.bias)
-    out = torch.addmm(out, rows.mm(a.t()), b.t(), alpha=self._lean_scale)
-    return out.view(*x.shape[:-1], out.shape[-1])
-
-
-def lean_lora_linear(module: nn.Module) -> bool:
-    """Swaps in the lean forward for a plain single-adapter LoRA Linear; False (untouched) otherwise."""
-    if not isinstance(module, LoraLinear) or not isinstance(module.base_layer, nn.Linear):
-        return False
-    if (
-        list(module.lora_A) != ["default"]
-        or module.merged
-        or module.disable_adapters
-        or module.lora_variant
-        or module.fan_in_fan_out
-        or not isinstance(module.lora_dropout["default"], nn.Identity)
-        # A half-precision base with fp32 LoRA weights relies on peft's casts: keep its forward.
-        or module.base_layer.weight.dtype != module.lora_A["default"].weight.dtype
-    ):
-        return False
-    # Read once: the trainer never rescales its adapter.
-    module._lean_scale = float(module.scaling["default"])
-    module.forward = MethodType(_lean_lora_forward, module)
-    return True
 
 
 def _lean_attention_forward(
@@ -109,7 +80,7 @@ def lean_attention(attn: nn.Module) -> bool:
 
 
 def streamline(model: nn.Module) -> bool:
-    """Installs the lean forwards throughout `model`.
+    """Installs the lean attention forward throughout `model`.
 
     Returns True when every attention layer took the lean one: only then may the model be given an
     `encoder_hidden_states` with fewer rows than the batch, each row standing for batch/rows consecutive
@@ -119,6 +90,4 @@ def streamline(model: nn.Module) -> bool:
     for module in model.modules():
         if isinstance(module, Attention):
             every_attention &= lean_attention(module)
-        else:
-            lean_lora_linear(module)
     return every_attention

@@ -1,10 +1,11 @@
 """Text-to-image sampling in diffusers' vocabulary: encode prompt, prepare latents, denoise, decode.
 
-The steps of `StableDiffusionPipeline.__call__` for what the engine uses (classifier-free guidance,
-per-image generators, a step callback), calling the pipeline's own `encode_prompt`,
-`prepare_latents`, scheduler and VAE. Not `__call__` itself: it looks up its execution device by
-walking every module for offloading hooks, several times a request, and each warm LoRA adapter adds
-hundreds of modules; on imprint-tiny with eight warm adapters that walk cost ~30 ms a request.
+The steps of the pipelines' `__call__` for what the engine uses (classifier-free guidance, per-image
+generators, a step callback), with the pipeline's own `prepare_latents`, scheduler and VAE and the
+family's prompt encoding (families/): the same loop serves SD 1.x/2.x and SDXL. Not `__call__`
+itself: it looks up its execution device by walking every module for offloading hooks, several
+times a request, and each warm LoRA adapter adds hundreds of modules; on imprint-tiny with eight
+warm adapters that walk cost ~30 ms a request.
 
 The batch of a denoising loop is [unconditional rows..., conditional rows...] under guidance and the
 conditional rows alone without it; row i of each half is image i.
@@ -15,13 +16,16 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import torch
-from diffusers import StableDiffusionPipeline
+from diffusers import DiffusionPipeline
 from PIL import Image
+
+from imprint.engine.conditioning import Conditioning
+from imprint.engine.families import family_of_pipeline
 
 
 @torch.no_grad()
 def denoise(
-    pipe: StableDiffusionPipeline,
+    pipe: DiffusionPipeline,
     prompt: str,
     *,
     negative_prompt: str | None,
@@ -34,16 +38,12 @@ def denoise(
 ) -> torch.Tensor:
     """Latents (in the UNet's scale) for len(generators) images of one prompt; image i draws its noise
     from generators[i], so it does not depend on the batch it is in."""
-    device = pipe.unet.device
-    guided = guidance_scale > 1.0
-    prompt_embeds, negative_embeds = pipe.encode_prompt(
-        prompt, device, len(generators), guided, negative_prompt
+    cond = encode_prompts(
+        pipe, [prompt], [negative_prompt or ""], [len(generators)], guidance_scale > 1.0, (height, width)
     )
-    if guided:
-        prompt_embeds = torch.cat([negative_embeds, prompt_embeds])
     return denoise_embeds(
         pipe,
-        prompt_embeds,
+        cond,
         generators=generators,
         steps=steps,
         guidance_scale=guidance_scale,
@@ -55,29 +55,28 @@ def denoise(
 
 @torch.no_grad()
 def encode_prompts(
-    pipe: StableDiffusionPipeline,
+    pipe: DiffusionPipeline,
     prompts: list[str],
     negative_prompts: list[str],
     counts: list[int],
     guided: bool,
-) -> torch.Tensor:
-    """Embeddings in loop order for several prompts in one text-encoder pass each for the prompts and
-    the negatives: prompt k stands for counts[k] images. An empty negative prompt is what `denoise`
-    uses when there is none."""
-    prompt_embeds, negative_embeds = pipe.encode_prompt(
-        prompts, pipe.unet.device, 1, guided, negative_prompts if guided else None
-    )
-    repeats = torch.tensor(counts, device=prompt_embeds.device)
-    prompt_embeds = prompt_embeds.repeat_interleave(repeats, dim=0)
+    size: tuple[int, int],
+) -> Conditioning:
+    """Conditioning in loop order for several prompts, in one text-encoder pass each for the prompts and
+    the negatives: prompt k stands for counts[k] images of `size` (height, width). An empty negative
+    prompt means none (SD: the empty prompt's embedding; SDXL: zeros, as its pipeline does)."""
+    family = family_of_pipeline(pipe)
+    cond = family.encode(pipe, prompts, size).repeat_rows(counts)
     if not guided:
-        return prompt_embeds
-    return torch.cat([negative_embeds.repeat_interleave(repeats, dim=0), prompt_embeds])
+        return cond
+    negative = family.unconditional(pipe, negative_prompts, size).repeat_rows(counts)
+    return Conditioning.cat([negative, cond])
 
 
 @torch.no_grad()
 def denoise_embeds(
-    pipe: StableDiffusionPipeline,
-    prompt_embeds: torch.Tensor,
+    pipe: DiffusionPipeline,
+    cond: Conditioning,
     *,
     generators: list[torch.Generator],
     steps: int,
@@ -86,17 +85,18 @@ def denoise_embeds(
     height: int,
     on_step: Callable[[int], None] | None = None,
 ) -> torch.Tensor:
-    """The denoising loop over embeddings in loop order (one row per image, twice under guidance)."""
+    """The denoising loop over conditioning in loop order (one row per image, twice under guidance)."""
     device = pipe.unet.device
     guided = guidance_scale > 1.0
     pipe.scheduler.set_timesteps(steps, device=device)
     latents = pipe.prepare_latents(
-        len(generators), pipe.unet.config.in_channels, height, width, prompt_embeds.dtype, device, generators
+        len(generators), pipe.unet.config.in_channels, height, width, cond.hidden.dtype, device, generators
     )
+    kwargs = cond.unet_kwargs()
     for i, t in enumerate(pipe.scheduler.timesteps):
         model_input = torch.cat([latents] * 2) if guided else latents
         model_input = pipe.scheduler.scale_model_input(model_input, t)
-        noise_pred = pipe.unet(model_input, t, encoder_hidden_states=prompt_embeds, return_dict=False)[0]
+        noise_pred = pipe.unet(model_input, t, return_dict=False, **kwargs)[0]
         if guided:
             uncond, text = noise_pred.chunk(2)
             noise_pred = uncond + guidance_scale * (text - uncond)
@@ -107,6 +107,7 @@ def denoise_embeds(
 
 
 @torch.no_grad()
-def decode(pipe: StableDiffusionPipeline, latents: torch.Tensor) -> list[Image.Image]:
-    images = pipe.vae.decode(latents / pipe.vae.config.scaling_factor, return_dict=False)[0]
+def decode(pipe: DiffusionPipeline, latents: torch.Tensor) -> list[Image.Image]:
+    vae = pipe.vae
+    images = vae.decode(latents.to(vae.dtype) / vae.config.scaling_factor, return_dict=False)[0]
     return pipe.image_processor.postprocess(images, output_type="pil")

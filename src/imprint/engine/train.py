@@ -1,11 +1,14 @@
 """DreamBooth-LoRA with a learned identifier token ("pivotal tuning"), read top to bottom.
 
-Follows diffusers' examples/dreambooth/train_dreambooth_lora.py: LoRA on the UNet's attention
-projections (optionally the text encoder's), captions "a <id> <class>" (configurable), optional prior
-preservation, epsilon/v-prediction MSE. Differences, each for speed on small machines: latents and
-frozen text features are computed once (see train_data), only one identifier row trains instead
-of the whole embedding table, the UNet's LoRA and attention layers run lean forwards (see lean_layers)
-with each distinct caption projected once per step rather than once per sample, and AdamW is fused.
+Follows diffusers' examples/dreambooth/train_dreambooth_lora.py (and its SDXL sibling): LoRA on the
+UNet's attention projections (optionally the text encoders'), captions "a <id> <class>"
+(configurable), optional prior preservation, epsilon/v-prediction MSE. The base model's family
+(families/) encodes the captions, with one identifier row per text encoder (two on SDXL), and builds
+the UNet's conditioning (SDXL: pooled embedding and size time ids); the loop does not know which.
+Differences, each for speed on small machines: latents and frozen text features are computed once
+(see train_data), only the identifier rows train instead of the whole embedding tables, the UNet's
+LoRA and attention layers run lean forwards (see lean_layers) with each distinct caption projected
+once per step rather than once per sample, and AdamW is fused.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ from pathlib import Path
 
 import torch
 import torch.nn.functional as F
-from diffusers import DDPMScheduler, StableDiffusionPipeline
+from diffusers import DDPMScheduler, DiffusionPipeline
 from diffusers.utils import convert_state_dict_to_diffusers
 from peft import LoraConfig, inject_adapter_in_model
 from peft.utils import get_peft_model_state_dict
@@ -24,6 +27,7 @@ from PIL import Image
 
 from imprint.engine.adapter_file import AdapterInfo, write_adapter
 from imprint.engine.base_model import BaseModel
+from imprint.engine.conditioning import Conditioning
 from imprint.engine.errors import BadInput
 from imprint.engine.identifier import IDENTIFIER_TOKEN, add_identifier, class_token_ids, normalise_object_type
 from imprint.engine.images import augmented_views, prepare_indexed
@@ -31,7 +35,7 @@ from imprint.engine.lean_layers import streamline
 from imprint.engine.progress import ProgressCallback, StepClock
 from imprint.engine.sampling import denoise
 from imprint.engine.train_config import TrainConfig, default_steps
-from imprint.engine.train_data import LatentCache, encode_text, token_ids
+from imprint.engine.train_data import LatentCache
 
 TEXT_ENCODER_TARGETS = ["q_proj", "k_proj", "v_proj", "out_proj"]
 FUSED_ADAMW_DEVICES = ("cpu", "cuda")
@@ -68,22 +72,28 @@ def train_adapter(
     config.validate()
     steps = config.steps or default_steps(base)
     object_type = normalise_object_type(object_type)
-    class_token_ids(base.pipeline.tokenizer, object_type)  # fail on an unknown word before any heavy work
+    family = base.family
+    base_tokenizers = family.tokenizers(base.pipeline)
+    for tokenizer in base_tokenizers:
+        class_token_ids(tokenizer, object_type)  # fail on an unknown word before any heavy work
     noun = object_type
     if description:
         noun = normalise_object_type(description)
         if f" {object_type} " not in f" {noun} ":
             raise BadInput(f"the description {description!r} does not name the object type {object_type!r}")
-        class_token_ids(base.pipeline.tokenizer, noun)  # every word must be one the base model knows
+        for tokenizer in base_tokenizers:
+            class_token_ids(tokenizer, noun)  # every word must be one the base model knows
     if contexts is not None and len(contexts) != len(images):
         raise BadInput(f"{len(contexts)} contexts were given for {len(images)} images")
     prepared = prepare_indexed(images, base.image_size, object_type)
     generator = torch.Generator().manual_seed(config.seed)
     device = base.device
+    size = (base.image_size, base.image_size)
 
     # Private copies: the base model keeps serving generators while this run adds layers and tokens.
     pipe = base.working_pipeline()
-    unet, text_encoder, tokenizer, vae = pipe.unet, pipe.text_encoder, pipe.tokenizer, pipe.vae
+    unet, vae = pipe.unet, pipe.vae
+    text_encoders = family.text_encoders(pipe)
 
     prepare = StepClock("preparing", 1, progress, cancel)
     prepare.start()
@@ -103,11 +113,21 @@ def train_adapter(
         generated = _class_latents(pipe, class_prompt, base.image_size, config, progress, cancel)
         class_latents = LatentCache.fixed(generated, vae)
 
-    identifier = add_identifier(tokenizer, text_encoder, object_type)
+    # The identifier in every text encoder, each row starting from the class word in that encoder.
+    identifiers = [
+        add_identifier(tokenizer, encoder, object_type)
+        for tokenizer, encoder in zip(family.tokenizers(pipe), text_encoders, strict=True)
+    ]
     unet_params = _add_lora(unet, list(config.unet_targets), config, generator)
-    text_params = (
-        _add_lora(text_encoder, TEXT_ENCODER_TARGETS, config, generator) if config.train_text_encoder else []
-    )
+    text_params = []
+    if config.train_text_encoder:
+        for encoder in text_encoders:
+            text_params += _add_lora(encoder, TEXT_ENCODER_TARGETS, config, generator)
+    rows = [identifier.row for identifier in identifiers]
+    # peft's injector marks every parameter of a model it wraps but its LoRA as frozen, the identifier
+    # rows inside the text encoders included: they train, so they are switched back on.
+    for row in rows:
+        row.requires_grad_(True)
     param_groups = [
         {
             "params": unet_params + text_params,
@@ -115,24 +135,31 @@ def train_adapter(
             "weight_decay": config.weight_decay,
         },
         # No decay on the identifier: it would pull the row from the class word towards zero.
-        {"params": [identifier.row], "lr": config.token_learning_rate, "weight_decay": 0.0},
+        {"params": rows, "lr": config.token_learning_rate, "weight_decay": 0.0},
     ]
+    if config.checkpointing(device):
+        # Activations recomputed in the backward pass: SDXL at 1024 px does not fit most GPUs without.
+        unet.enable_gradient_checkpointing()
+        if config.train_text_encoder:
+            for encoder in text_encoders:
+                encoder.gradient_checkpointing_enable()
     # Lean forwards only once LoRA is in place: they replace the forwards of peft's layers.
     shared_context = streamline(unet)
     if config.train_text_encoder:
-        streamline(text_encoder)
+        for encoder in text_encoders:
+            streamline(encoder)
     # One kernel for all ~110 small LoRA tensors instead of a Python loop of ops per tensor.
     optimizer = torch.optim.AdamW(param_groups, fused=device.type in FUSED_ADAMW_DEVICES)
-    trainable = unet_params + text_params + [identifier.row]
+    trainable = unet_params + text_params + rows
 
     noise_scheduler = DDPMScheduler.from_config(base.pipeline.scheduler.config)
     instance_prompt = config.instance_template.format(identifier=IDENTIFIER_TOKEN, object_type=noun)
     instance_ids = [
-        token_ids(tokenizer, f"{instance_prompt} {context}".strip(), device) for context in instance_latents
+        family.token_ids(pipe, [f"{instance_prompt} {context}".strip()]) for context in instance_latents
     ]
-    class_ids = token_ids(tokenizer, class_prompt, device)
+    class_ids = family.token_ids(pipe, [class_prompt])
     with torch.no_grad():
-        frozen_class = encode_text(text_encoder, class_ids)
+        frozen_class = family.encode_ids(text_encoders, class_ids, size)
 
     # Half-precision bases (CUDA) train in autocast; fp16 gradients need loss scaling not to underflow.
     autocast = torch.autocast(device.type, dtype=base.dtype, enabled=base.dtype != torch.float32)
@@ -148,10 +175,12 @@ def train_adapter(
         instance_count = latents.shape[0]
         with autocast:
             # Each distinct caption is encoded once per step: one row for all of its samples.
-            captions = [(encode_text(text_encoder, ids), per_group) for ids in instance_ids]
+            captions = [(family.encode_ids(text_encoders, ids, size), per_group) for ids in instance_ids]
             if class_latents is not None:
                 trains_text = config.train_text_encoder
-                class_text = encode_text(text_encoder, class_ids) if trains_text else frozen_class
+                class_text = (
+                    family.encode_ids(text_encoders, class_ids, size) if trains_text else frozen_class
+                )
                 captions.append((class_text, config.batch_size))
                 class_batch = class_latents.sample(config.batch_size, generator).to(device)
                 latents = torch.cat([latents, class_batch])
@@ -161,7 +190,7 @@ def train_adapter(
                 0, noise_scheduler.config.num_train_timesteps, (latents.shape[0],), generator=generator
             ).to(device)
             noisy = noise_scheduler.add_noise(latents, noise, timesteps)
-            pred = unet(noisy, timesteps, text, return_dict=False)[0].float()
+            pred = unet(noisy, timesteps, return_dict=False, **text.unet_kwargs())[0].float()
         if noise_scheduler.config.prediction_type == "epsilon":
             target = noise
         else:
@@ -188,12 +217,13 @@ def train_adapter(
     # skips those keys without an error whenever any other layer (a convolution) carries LoRA too.
     lora = {f"unet.{k}": v for k, v in get_peft_model_state_dict(unet).items()}
     if config.train_text_encoder:
-        te_lora = convert_state_dict_to_diffusers(get_peft_model_state_dict(text_encoder))
-        lora |= {f"text_encoder.{k}": v for k, v in te_lora.items()}
+        for component, encoder in zip(family.text_components(), text_encoders, strict=True):
+            te_lora = convert_state_dict_to_diffusers(get_peft_model_state_dict(encoder))
+            lora |= {f"{component}.{k}": v for k, v in te_lora.items()}
     return write_adapter(
         Path(out_path),
         lora,
-        identifier.row,
+        rows,
         token=IDENTIFIER_TOKEN,
         object_type=object_type,
         base_model=base.name,
@@ -201,6 +231,7 @@ def train_adapter(
         rank=config.rank,
         seed=config.seed,
         subject=noun,
+        family=family.name,
         extra={
             "train_text_encoder": str(config.train_text_encoder).lower(),
             "images": str(len(prepared)),
@@ -209,13 +240,14 @@ def train_adapter(
     )
 
 
-def _conditioning(captions: list[tuple[torch.Tensor, int]], shared: bool) -> torch.Tensor:
-    """encoder_hidden_states for (caption, sample count) pairs: one row per caption when the UNet's
-    attention layers share keys and values across a caption's samples (which needs equal counts),
-    else a row per sample."""
+def _conditioning(captions: list[tuple[Conditioning, int]], shared: bool) -> Conditioning:
+    """The UNet's conditioning for (caption, sample count) pairs: encoder_hidden_states with one row per
+    caption when the UNet's attention layers share keys and values across a caption's samples (which
+    needs equal counts), else a row per sample; added conditions (SDXL) always a row per sample."""
+    per_sample = Conditioning.cat([caption.repeat_rows([count]) for caption, count in captions])
     if shared and len({count for _, count in captions}) == 1:
-        return torch.cat([caption for caption, _ in captions])
-    return torch.cat([caption.expand(count, -1, -1) for caption, count in captions])
+        per_sample.hidden = torch.cat([caption.hidden for caption, _ in captions])
+    return per_sample
 
 
 def _add_lora(
@@ -244,7 +276,7 @@ def _add_lora(
 
 @torch.no_grad()
 def _class_latents(
-    pipe: StableDiffusionPipeline,
+    pipe: DiffusionPipeline,
     prompt: str,
     image_size: int,
     config: TrainConfig,

@@ -11,8 +11,14 @@ Runner = Callable[[str, int], None]
 LANES: dict[str, str] = {"train": "train", "premodel": "train", "infer": "infer"}
 
 
+class QueueUnavailable(Exception):
+    """The job could not be handed to the queue (its broker is unreachable); nothing will run it."""
+
+
 class JobQueue(Protocol):
-    def enqueue(self, kind: str, job_id: int) -> None: ...
+    def enqueue(self, kind: str, job_id: int) -> None:
+        """Hands the job over, or raises QueueUnavailable."""
+        ...
 
     def start(self) -> None: ...
 

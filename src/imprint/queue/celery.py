@@ -17,6 +17,7 @@ from __future__ import annotations
 import logging
 import secrets
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -24,7 +25,7 @@ from typing import Any
 from celery import Celery, Task
 from celery.exceptions import Reject
 
-from imprint.queue.base import LANES, Interrupted, Runner
+from imprint.queue.base import LANES, Interrupted, QueueUnavailable, Runner
 
 log = logging.getLogger(__name__)
 
@@ -33,8 +34,9 @@ TASKS: dict[str, str] = {"train": "imprint.train", "infer": "imprint.infer"}
 # a worker that crashed is recovered sooner by its own restart (imprint.worker.celery_worker resumes
 # unfinished jobs on start), and a longer-running job's second delivery is dropped by the lease anyway.
 VISIBILITY_TIMEOUT_S = 6 * 3600
-# How long a dead worker's lease outlives it; a live holder renews it every third of that.
-LEASE_TTL_S = 30.0
+# How long a dead worker's lease outlives it; a live holder renews it every third of that. Short, so
+# that a job whose worker was killed is taken over within seconds (LeasedRunner waits this long).
+LEASE_TTL_S = 6.0
 
 
 class ImprintCelery(Celery):
@@ -54,6 +56,10 @@ class ImprintCelery(Celery):
             task_routes={name: {"queue": lane} for lane, name in TASKS.items()},
             broker_transport_options={"visibility_timeout": VISIBILITY_TIMEOUT_S},
             broker_connection_retry_on_startup=True,
+            # A submission waits this long at most for an unreachable Redis before it is refused.
+            broker_connection_timeout=2.0,
+            task_publish_retry_policy={"max_retries": 2, "interval_start": 0.0, "interval_step": 0.5,
+                                       "interval_max": 0.5},
             # imprint's logging stays as the command set it up, and progress bars stay on stderr rather
             # than becoming log lines.
             worker_hijack_root_logger=False,
@@ -95,11 +101,11 @@ class CeleryQueue:
         lane = LANES[kind]
         try:
             self.app.send_task(TASKS[lane], args=(kind, job_id), queue=lane)
-        except Exception:
-            # The row is committed; a worker picks the job up when one next starts (it resumes every
-            # unfinished job), as the in-process queue does after a crash between commit and enqueue.
-            log.exception("could not hand %s job %s to Redis; it runs when a worker next starts",
-                          kind, job_id)
+        except Exception as exc:
+            # Nothing would run the job until some worker restarts: the caller is refused instead
+            # (the dispatcher withdraws the job and answers a retryable 503).
+            log.warning("could not hand %s job %s to Redis: %s", kind, job_id, exc)
+            raise QueueUnavailable(f"the job queue is unreachable: {exc}") from exc
 
     def start(self) -> None:
         pass
@@ -131,12 +137,16 @@ class JobLeases:
         return cls(redis.Redis.from_url(url), **kw)
 
     @contextmanager
-    def hold(self, name: str) -> Iterator[bool]:
-        """Yields True with the lease held for the block, or False when another holder has it."""
+    def hold(self, name: str, *, wait_s: float = 0.0) -> Iterator[bool]:
+        """Yields True with the lease held for the block, or False when another holder kept it for
+        ``wait_s`` (a dead holder's lease expires within ``ttl_s``; a live one renews it)."""
         key, token = self._prefix + name, secrets.token_hex(16)
-        if not self._redis.set(key, token, nx=True, px=self._ttl_ms):
-            yield False
-            return
+        deadline = time.monotonic() + wait_s
+        while not self._redis.set(key, token, nx=True, px=self._ttl_ms):
+            if time.monotonic() >= deadline:
+                yield False
+                return
+            time.sleep(min(0.25, max(0.0, deadline - time.monotonic())))
         done = threading.Event()
         keeper = threading.Thread(target=self._keep, args=(key, token, done), name=f"imprint-lease-{name}",
                                   daemon=True)

@@ -89,8 +89,12 @@ def fail_training(session: Session, *, job_id: int, status: Status, reason: str,
 
 def record_progress(session: Session, *, kind: str, job_id: int, fraction: float, now: datetime) -> None:
     table = TrainJobRow if kind == TRAIN else InferenceJobRow
-    session.execute(update(table).where(table.id == job_id, table.status.in_([s.value for s in RUNNING]))
-                    .values(progress=round(fraction, 4), updated_at=now))
+    value = round(fraction, 4)
+    # Never backwards, across attempts too: a retry after a crash (attempts + 1) leaves the bar where
+    # the earlier attempt had taken it until it gets further.
+    session.execute(update(table).where(table.id == job_id, table.status.in_([s.value for s in RUNNING]),
+                                        table.progress < value)
+                    .values(progress=value, updated_at=now))
 
 
 def add_warnings(session: Session, *, kind: str, job_id: int, texts: list[str]) -> None:
@@ -195,3 +199,19 @@ def release_interrupted(session: Session, *, kind: str, job_id: int, now: dateti
         return False
     _back_to_waiting(row, now=now)
     return True
+
+
+def withdraw_unqueued(session: Session, *, kind: str, job_id: int) -> None:
+    """Removes a job that was committed but could not be handed to the queue, so that the caller, who
+    is told to retry, finds no job that will never run (a v2 job takes its internal model along)."""
+    if kind == TRAIN:
+        session.execute(delete(TrainJobRow).where(TrainJobRow.id == job_id))
+        return
+    row = session.get(InferenceJobRow, job_id)
+    if row is None:
+        return
+    internal = row.train_job_id if row.generation == "v2" else None
+    session.delete(row)
+    session.flush()
+    if internal is not None:
+        session.execute(delete(TrainJobRow).where(TrainJobRow.id == internal))

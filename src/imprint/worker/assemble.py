@@ -38,7 +38,8 @@ def build_worker_context(settings: Settings, sessions: sessionmaker[Session], *,
         engine: JobEngine = MockEngine()  # the same two calls, no model
     else:
         engine = engine_runtime or EngineRuntime(
-            settings.base_model_source, device=settings.device, captioner=settings.captioner)
+            settings.base_model_source, device=settings.device, captioner=settings.captioner,
+            width=settings.image_width, height=settings.image_height)
     return WorkerContext(
         sessions=sessions, blobs=blobs, fetch_policy=policy, work_dir=settings.work_dir,
         engine=engine,

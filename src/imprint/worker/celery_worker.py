@@ -5,10 +5,11 @@ several hosts need on top:
 
 * a lease per job (imprint.queue.celery.JobLeases), so a second delivery of a message never runs a job
   that another worker is running;
-* soon after start, every unfinished job is enqueued again, as `imprint serve` does in the embedded
-  default; a job that still has its message, or that another worker runs, is then skipped on delivery.
-  "Soon" is once the leases of a worker that crashed just before have expired: a restarted worker
-  would otherwise find its own dead predecessor's lease and drop the job;
+* on start, every unfinished job is enqueued again, as `imprint serve` does in the embedded default;
+  a job that still has its message, or that another worker runs, is then skipped on delivery. A
+  delivery that finds a job's lease taken waits until that lease would have expired (LEASE_TTL_S): a
+  killed worker's lease runs out within seconds and the job is taken over, while a live holder
+  renews its lease and the delivery is dropped;
 * on warm shutdown (SIGTERM, or the first Ctrl-C) the running job stops at the next engine step, goes
   back to WAIT_SCHEDULE, and its message back to Redis for the next worker.
 """
@@ -17,7 +18,6 @@ from __future__ import annotations
 
 import logging
 import os
-import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -29,6 +29,7 @@ from imprint.config import Settings
 from imprint.queue.base import Interrupted, JobQueue, Runner
 from imprint.queue.celery import CeleryQueue, ImprintCelery, JobLeases, make_celery
 from imprint.service import runs
+from imprint.worker import scratch
 from imprint.worker.assemble import build_worker_context, open_database
 from imprint.worker.context import WorkerContext
 from imprint.worker.dispatch import Dispatcher
@@ -36,8 +37,9 @@ from imprint.worker.engine_runtime import EngineRuntime
 
 log = logging.getLogger(__name__)
 
-# Starting workers may all try to resume; one sweep in this window is enough.
-RESUME_WINDOW_S = 30.0
+# Workers started together may all try to resume; one sweep in this window is enough. Short: a
+# replacement for a killed worker starts later and must sweep again.
+RESUME_WINDOW_S = 1.0
 
 
 def lease_name(kind: str, job_id: int) -> str:
@@ -52,7 +54,9 @@ class LeasedRunner:
         self._dispatch, self._ctx, self._leases = dispatch, ctx, leases
 
     def __call__(self, kind: str, job_id: int) -> None:
-        with self._leases.hold(lease_name(kind, job_id)) as held:
+        # A lease still held may be a killed worker's: wait until it would have expired, so that the
+        # delivery that follows a crash runs the job instead of being dropped.
+        with self._leases.hold(lease_name(kind, job_id), wait_s=self._leases.ttl_s + 1.0) as held:
             if not held:
                 log.info("%s job %s is running on another worker; dropped a second delivery", kind, job_id)
                 return
@@ -86,11 +90,16 @@ class CeleryWorker:
     leases: JobLeases
 
     def resume(self) -> int:
+        # A sender app of its own: publishing through the worker's app before it starts consuming left
+        # that app's consumer receiving nothing.
+        sender = CeleryQueue(make_celery(self.app.conf.broker_url))
         try:
-            resumed = resume_unfinished(self.ctx.sessions, CeleryQueue(self.app), self.leases)
+            resumed = resume_unfinished(self.ctx.sessions, sender, self.leases)
         except Exception:  # the jobs wait for the next worker start; this one still serves its queues
             log.exception("could not resume unfinished jobs")
             return 0
+        finally:
+            sender.stop()
         if resumed:
             log.info("re-enqueued %d unfinished job(s)", resumed)
         return resumed
@@ -103,9 +112,8 @@ class CeleryWorker:
         def stopping(**_: Any) -> None:
             self.ctx.stopping.set()
 
-        resume = threading.Timer(self.leases.ttl_s + 1.0, self.resume)
-        resume.daemon = True
-        resume.start()
+        scratch.sweep(self.ctx.work_dir)
+        self.resume()  # before consuming, from this thread: the app is not yet shared with the worker's
         worker_shutting_down.connect(stopping, weak=False)
         try:
             code = self.app.worker_main([
@@ -114,7 +122,6 @@ class CeleryWorker:
                 # Peer-to-peer chatter serves features imprint does not use (revokes, events).
                 "--without-gossip", "--without-mingle", "--without-heartbeat"])
         finally:
-            resume.cancel()
             worker_shutting_down.disconnect(stopping)
             self.close()
         return int(code or 0)

@@ -71,8 +71,10 @@ def captioner_folder(source: str, captioner: str) -> Path | None:
 
 
 class EngineRuntime:
-    def __init__(self, source: str, *, device: str = "cpu", captioner: str = "auto") -> None:
+    def __init__(self, source: str, *, device: str = "cpu", captioner: str = "auto", width: int | None = None,
+                 height: int | None = None) -> None:
         self.source, self.device = source, device
+        self.width, self.height = width, height
         self._captioner_folder = captioner_folder(source, captioner)
         from imprint.models import bundled_model
 
@@ -91,7 +93,8 @@ class EngineRuntime:
         with self._lock:
             if self._base is None:
                 quiet_loaded_libraries()
-                self._base = BaseModel.load(self.source, device=self.device)
+                self._base = BaseModel.load(self.source, device=self.device, width=self.width,
+                                            height=self.height)
             return self._base
 
     def generator(self) -> Any:

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable
+
 from imprint.service.states import Status
+
+log = logging.getLogger(__name__)
 
 
 class Failure(Exception):
@@ -26,3 +31,21 @@ def classify(exc: BaseException, *, stage: str) -> Failure:
     if isinstance(exc, MemoryError) or type(exc).__name__ == "OutOfMemoryError":
         return Failure(Status.OOM, f"out of memory during {stage}")
     return Failure(terminated, f"{stage} failed: {type(exc).__name__}: {exc}")
+
+
+# Stored when neither the reason nor its escaped form could be: the job still gets its final status.
+UNRECORDABLE_REASON = "the job failed; its reason could not be recorded (see the worker's log)"
+
+
+def record_failure(record: Callable[[str], None], *, job_id: int, reason: str) -> None:
+    """Calls ``record`` (one transaction that sets the final status with ``reason``) until it goes
+    through: with the reason, then with it escaped to ASCII, then with a fixed one. A reason the
+    database cannot store (a lone surrogate from a hostile URL) must not leave the job running."""
+    escaped = reason.encode("ascii", "backslashreplace").decode("ascii")
+    for attempt in dict.fromkeys([reason, escaped, UNRECORDABLE_REASON]):
+        try:
+            record(attempt)
+            return
+        except Exception:
+            log.exception("job %s: could not record its failure with reason %r", job_id, attempt)
+    raise RuntimeError(f"job {job_id}: no failure reason could be recorded")

@@ -12,7 +12,7 @@ from imprint.service.runs import GeneratedImage, InferenceWork
 from imprint.service.states import Status
 from imprint.service.warnings import prompt_cut
 from imprint.worker.context import WorkerContext
-from imprint.worker.failures import Failure, classify
+from imprint.worker.failures import Failure, classify, record_failure
 from imprint.worker.progress import ProgressWriter
 from imprint.worker.train import train_model, warner
 
@@ -71,13 +71,18 @@ def run_inference_job(ctx: WorkerContext, job_id: int) -> None:
         return
     try:
         images = _generate(ctx, work, _ensure_adapter(ctx, work))
-    except Failure as failure:
+    except Exception as exc:  # whatever went wrong, the job must end in a final status
+        failure = exc if isinstance(exc, Failure) else classify(exc, stage="inference")
         if failure.status is None:
             return
         log.info("inference job %s failed: %s %s", job_id, failure.status, failure.reason)
-        with ctx.sessions.begin() as session:
-            runs.fail_inference(session, job_id=job_id, status=failure.status, reason=failure.reason,
-                                now=ctx.clock())
+        status = failure.status
+
+        def record(reason: str) -> None:
+            with ctx.sessions.begin() as session:
+                runs.fail_inference(session, job_id=job_id, status=status, reason=reason, now=ctx.clock())
+
+        record_failure(record, job_id=job_id, reason=failure.reason)
         return
     with ctx.sessions.begin() as session:
         runs.finish_inference(session, job_id=job_id, images=images, now=ctx.clock())

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import logging
-import tempfile
 import time
 from collections.abc import Callable
-from pathlib import Path
 
 from imprint import metrics
 from imprint.ingest import ImageFetchError, fetch_images
@@ -16,8 +14,9 @@ from imprint.service.states import Status
 from imprint.service.uploads import upload_reader
 from imprint.store.blobs.base import BlobRef
 from imprint.worker.context import WorkerContext
-from imprint.worker.failures import Failure, classify
+from imprint.worker.failures import Failure, classify, record_failure
 from imprint.worker.progress import ProgressWriter
+from imprint.worker.scratch import job_folder
 
 log = logging.getLogger(__name__)
 
@@ -44,9 +43,8 @@ def train_model(ctx: WorkerContext, work: TrainWork, progress: ProgressWriter,
                               uploads=upload_reader(ctx.blobs, work.account_id))
     except ImageFetchError as exc:
         raise Failure(Status.WRONG_IMAGE_URL, f"training images could not be used: {exc}") from exc
-    ctx.work_dir.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=ctx.work_dir) as tmp:
-        out = Path(tmp) / "adapter.safetensors"
+    with job_folder(ctx.work_dir) as tmp:
+        out = tmp / "adapter.safetensors"
         started = time.perf_counter()
         try:
             ctx.engine.train(images, object_type=work.object_type, out_path=out, steps=work.train_steps,
@@ -66,13 +64,18 @@ def run_train_job(ctx: WorkerContext, job_id: int) -> None:
     try:
         blob = train_model(ctx, work, ProgressWriter(ctx, kind=runs.TRAIN, job_id=job_id),
                            warner(ctx, kind=runs.TRAIN, job_id=job_id))
-    except Failure as failure:
+    except Exception as exc:  # whatever went wrong, the job must end in a final status
+        failure = exc if isinstance(exc, Failure) else classify(exc, stage="training")
         if failure.status is None:  # shutting down: the job stays TRAINING and is re-run on start
             return
         log.info("training job %s failed: %s %s", job_id, failure.status, failure.reason)
-        with ctx.sessions.begin() as session:
-            runs.fail_training(session, job_id=job_id, status=failure.status, reason=failure.reason,
-                               now=ctx.clock())
+        status = failure.status
+
+        def record(reason: str) -> None:
+            with ctx.sessions.begin() as session:
+                runs.fail_training(session, job_id=job_id, status=status, reason=reason, now=ctx.clock())
+
+        record_failure(record, job_id=job_id, reason=failure.reason)
         return
     with ctx.sessions.begin() as session:
         runs.finish_training(session, job_id=job_id, adapter=blob, now=ctx.clock())

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from imprint.auth.credentials import NONCE_RETENTION
+from imprint.auth.credentials import NONCE_RETENTION, Claim
 
 PREFIX = "imprint:nonce:"
 
@@ -38,12 +38,15 @@ class RedisNonceStore:
     def _key(self, access_key_id: str, nonce: str) -> str:
         return f"{self._prefix}{len(access_key_id)}:{access_key_id}:{nonce}"
 
-    def claim_many(self, claims: Sequence[tuple[str, str, datetime]]) -> list[bool]:
+    def claim_many(self, claims: Sequence[Claim]) -> list[bool]:
         """One round trip for several claims; SET NX makes a nonce repeated among them go to the first."""
         pipe = self._client.pipeline(transaction=False)
         for access_key_id, nonce, _ in claims:
             pipe.set(self._key(access_key_id, nonce), b"1", nx=True, px=self._retention_ms)
         return [bool(result) for result in pipe.execute()]
+
+    def try_claim_many(self, claims: Sequence[Claim]) -> list[bool] | None:
+        return self.claim_many(claims)  # Redis serialises claims itself: there is no lock to wait on
 
     def close(self) -> None:
         self._client.close()

@@ -13,11 +13,12 @@ from pathlib import Path
 
 import pytest
 
-from imprint.auth import NONCE_RETENTION, TIMESTAMP_WINDOW, nonce_batch
-from imprint.auth import nonce_sqlite as ns
-from imprint.auth.nonce_batch import ClaimBatcher
-from imprint.auth.nonce_sqlite import SqliteNonceStore
-from imprint.auth.nonce_stores import open_nonce_store
+from imprint.auth import NONCE_RETENTION, TIMESTAMP_WINDOW
+from imprint.store.nonces import batch as nonce_batch
+from imprint.store.nonces import open_nonce_store
+from imprint.store.nonces import sqlite as ns
+from imprint.store.nonces.batch import ClaimBatcher
+from imprint.store.nonces.sqlite import SqliteNonceStore
 
 T0 = datetime(2026, 11, 25, 8, 0, tzinfo=UTC)
 
@@ -211,7 +212,7 @@ def test_the_key_is_a_digest_of_both_parts() -> None:
     assert len(ids) == 4 and all(0 <= i < 2**63 for i in ids)
 
 
-# --- group commit (auth/nonce_batch.py) while the store is locked ----------------------------
+# --- group commit (store/nonces/batch.py) while the store is locked ----------------------------
 
 
 def _lock(path: Path) -> sqlite3.Connection:
@@ -258,9 +259,9 @@ def test_a_locked_store_keeps_the_batch_open_without_blocking_the_loop(store: Sq
                 ticks += 1
 
         tick = asyncio.create_task(ticker())
-        first = asyncio.gather(*(batcher.claim("ak", f"n{i}", T0) for i in range(3)))
+        first = asyncio.gather(*(batcher.claim(("ak", f"n{i}", T0)) for i in range(3)))
         await asyncio.sleep(0.02)  # the lock is held: the loop keeps running other work meanwhile
-        later = asyncio.gather(batcher.claim("ak", "n1", T0), batcher.claim("ak", "late", T0))
+        later = asyncio.gather(batcher.claim(("ak", "n1", T0)), batcher.claim(("ak", "late", T0)))
         await asyncio.sleep(0.01)
         other.execute("ROLLBACK")
         other.close()
@@ -281,8 +282,8 @@ def test_a_store_locked_past_the_deadline_fails_the_waiting_requests(store: Sqli
     other = _lock(path)
     try:
         with pytest.raises(TimeoutError, match="locked"):
-            asyncio.run(batcher.claim("ak", "n", T0))
+            asyncio.run(batcher.claim(("ak", "n", T0)))
     finally:
         other.execute("ROLLBACK")
         other.close()
-    assert asyncio.run(batcher.claim("ak", "n", T0)) is True  # nothing was claimed by the failed try
+    assert asyncio.run(batcher.claim(("ak", "n", T0))) is True  # nothing was claimed by the failed try

@@ -1,7 +1,8 @@
 import threading
 from datetime import UTC, datetime, timedelta
 
-from imprint.auth import NONCE_RETENTION, TIMESTAMP_WINDOW, InMemoryNonceStore
+from imprint.auth import NONCE_RETENTION, TIMESTAMP_WINDOW
+from imprint.store.nonces import InMemoryNonceStore
 
 T0 = datetime(2026, 11, 25, 8, 0, tzinfo=UTC)
 

@@ -9,8 +9,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from imprint.auth.nonce_redis import RedisNonceStore
-from imprint.auth.nonce_stores import open_nonce_store
+from imprint.store.nonces import open_nonce_store
+from imprint.store.nonces.redis import RedisNonceStore
 
 pytestmark = pytest.mark.scale
 

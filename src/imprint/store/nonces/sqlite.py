@@ -33,7 +33,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from imprint.auth.credentials import NONCE_RETENTION
+from imprint.auth.credentials import NONCE_RETENTION, Claim
 from imprint.auth.timestamps import as_utc
 
 _SCHEMA = "CREATE TABLE IF NOT EXISTS claims (id INTEGER PRIMARY KEY, seen_at REAL NOT NULL)"
@@ -113,20 +113,20 @@ class SqliteNonceStore:
     def claim(self, access_key_id: str, nonce: str, seen_at: datetime) -> bool:
         return self.claim_many([(access_key_id, nonce, seen_at)])[0]
 
-    def claim_many(self, claims: Sequence[tuple[str, str, datetime]]) -> list[bool]:
+    def claim_many(self, claims: Sequence[Claim]) -> list[bool]:
         """Several claims in one transaction: one commit, and one WAL append, for all of them. Each
         is decided in order, so a nonce repeated within ``claims`` is granted to the first only."""
         results = self._claim_rows(self._rows(claims), wait=True)
         assert results is not None  # only a call that does not wait gives up
         return results
 
-    def try_claim_many(self, claims: Sequence[tuple[str, str, datetime]]) -> list[bool] | None:
+    def try_claim_many(self, claims: Sequence[Claim]) -> list[bool] | None:
         """``claim_many``, or None at once, having claimed nothing, while another process holds the
         write lock: the caller can get on with other work (an event loop: other requests) and retry,
         where ``claim_many`` would sleep until the lock is free."""
         return self._claim_rows(self._rows(claims), wait=False)
 
-    def _rows(self, claims: Sequence[tuple[str, str, datetime]]) -> list[tuple[int, float, float]]:
+    def _rows(self, claims: Sequence[Claim]) -> list[tuple[int, float, float]]:
         retention = self._retention_s
         rows = []
         for key_id, nonce, seen_at in claims:

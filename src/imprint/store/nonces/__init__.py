@@ -1,4 +1,4 @@
-"""Picks the nonce store from a URL (``Settings.nonce_url``).
+"""The nonce stores behind ``imprint.auth.NonceStore``, picked from a URL (``Settings.nonce_url``).
 
 * ``sqlite:///relative/path`` or ``sqlite:////absolute/path``: the default, a file in the data
   directory shared by all worker processes of one host and kept across restarts;
@@ -11,18 +11,21 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 
-from imprint.auth.credentials import NONCE_RETENTION, InMemoryNonceStore, NonceStore
+from imprint.auth.credentials import NONCE_RETENTION, NonceStore
+from imprint.store.nonces.memory import InMemoryNonceStore
 
 _REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
+
+__all__ = ["InMemoryNonceStore", "open_nonce_store"]
 
 
 def open_nonce_store(url: str, retention: timedelta = NONCE_RETENTION) -> NonceStore:
     if url.startswith("sqlite:///"):
-        from imprint.auth.nonce_sqlite import SqliteNonceStore
+        from imprint.store.nonces.sqlite import SqliteNonceStore
 
         return SqliteNonceStore(Path(url.removeprefix("sqlite:///")), retention)
     if url.startswith(_REDIS_SCHEMES):
-        from imprint.auth.nonce_redis import RedisNonceStore
+        from imprint.store.nonces.redis import RedisNonceStore
 
         return RedisNonceStore.from_url(url, retention)
     if url in ("memory:", "memory://"):
