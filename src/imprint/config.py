@@ -61,6 +61,16 @@ class Settings:
     allow_fetch_from: tuple[str, ...] = ()
     key_cache_ttl_s: float = 2.0
     asset_cache_bytes: int = 64 * 1024 * 1024
+    # How long a cached image is served without asking the database whether it was deleted meanwhile
+    # (by another API process: this one drops it from its cache at once).
+    asset_recheck_s: float = 2.0
+    # Retention (docs/security.md): models and inference jobs older than this many days are deleted
+    # with everything made from them, swept every `retention_sweep_s`; None keeps them until deleted.
+    retention_days: float | None = None
+    retention_sweep_s: float = 3600.0
+    # Training photos are stored only while their model trains (a restart resumes from them), then
+    # deleted, unless this is set: then they stay until the model is deleted.
+    keep_training_photos: bool = False
     # Security limits and RAM (docs/security.md). The region only names resources in RAM ARNs.
     region: str = "cn-shanghai"
     # Per-AccessKey token bucket: sustained requests per second and burst; a rate of 0 disables it.

@@ -20,6 +20,7 @@ from imprint.queue import LaneQueue, open_queue
 from imprint.service import keys, runs
 from imprint.service.assets import AssetCache
 from imprint.service.domain import NewKey
+from imprint.service.retention import Sweeper
 from imprint.store.keys import SqlKeyLookup
 from imprint.store.nonces import open_nonce_store
 from imprint.store.policies import SqlPolicySource
@@ -54,11 +55,14 @@ class Runtime:
     app: Starlette
     first_key: NewKey | None
     deliveries: DeliveryLoop
+    sweeper: Sweeper | None = None
 
     def start(self) -> None:
-        """Starts the webhook deliveries and the workers, and re-enqueues every job a previous process
-        left unfinished."""
+        """Starts the webhook deliveries, the retention sweeper and the workers, and re-enqueues every
+        job a previous process left unfinished."""
         self.deliveries.start()  # with Celery too: workers only write the outbox
+        if self.sweeper is not None:
+            self.sweeper.start()
         if not self.queue.runs_jobs:  # Celery workers run the jobs and resume them when they start
             return
         scratch.sweep(self.worker.work_dir)
@@ -71,6 +75,8 @@ class Runtime:
             log.info("resumed %d unfinished job(s)", len(pending))
 
     def stop(self, timeout: float | None = 30.0) -> None:
+        if self.sweeper is not None:
+            self.sweeper.stop(timeout)
         self.worker.stopping.set()
         self.queue.stop(timeout)
         self.deliveries.stop(timeout)
@@ -93,7 +99,8 @@ def build_runtime(settings: Settings, *, engine_runtime: EngineRuntime | None = 
         settings=settings, sessions=sessions, blobs=blobs, queue=queue,
         keys=SqlKeyLookup(sessions, box, ttl=settings.key_cache_ttl_s),
         nonces=open_nonce_store(settings.nonce_url),
-        assets=AssetCache(settings.asset_cache_bytes), known_object_types=KNOWN_OBJECT_TYPES, clock=utcnow,
+        assets=AssetCache(settings.asset_cache_bytes, recheck_s=settings.asset_recheck_s),
+        known_object_types=KNOWN_OBJECT_TYPES, clock=utcnow,
         policies=SqlPolicySource(sessions, ttl=settings.key_cache_ttl_s),
         limiter=make_limiter(settings.rate_limit_per_s, settings.rate_limit_burst),
         trusted_proxies=TrustedProxies(settings.trusted_proxies), box=box,
@@ -103,7 +110,13 @@ def build_runtime(settings: Settings, *, engine_runtime: EngineRuntime | None = 
         sessions, box, webhook_policy(settings), utcnow, poll_s=settings.webhook_poll_s,
         retry=RetryPolicy(settings.webhook_retry_base_s, settings.webhook_retry_cap_s,
                           timedelta(seconds=settings.webhook_retry_for_s)))
-    return Runtime(settings, db, services, queue, worker, create_app(services), first_key, deliveries)
+    sweeper = None
+    if settings.retention_days is not None:
+        sweeper = Sweeper(sessions, blobs, max_age=timedelta(days=settings.retention_days),
+                          interval_s=settings.retention_sweep_s, clock=lambda: services.clock(),
+                          on_removed=lambda removal: services.assets.discard(removal.asset_keys))
+    return Runtime(settings, db, services, queue, worker, create_app(services), first_key, deliveries,
+                   sweeper)
 
 
 def webhook_policy(settings: Settings) -> FetchPolicy:

@@ -215,6 +215,29 @@ def test_take_compatible_takes_the_head_and_its_kind() -> None:
     assert take_compatible([], 3, key=lambda item: item) == []
 
 
+def test_controls_split_loops_and_each_request_gets_its_own(
+    base: BaseModel, dog_adapter: AdapterInfo
+) -> None:
+    """Requests differing in scheduler, size or negative prompt: each gets what it gets alone, and only
+    those that agree on the loop's shape (steps, guidance, size, scheduler) share one."""
+    gen = Generator(base, max_adapters=2)
+    requests = [
+        request(adapter=dog_adapter.path, seed=1),
+        request(adapter=dog_adapter.path, seed=1, scheduler="euler_a", num_images=2),
+        request(adapter=dog_adapter.path, seed=1, negative_prompt="a cat"),
+        request(adapter=dog_adapter.path, seed=1, width=96, height=48, scheduler="ddim"),
+    ]
+    keys = [gen.batch_key(r) for r in requests]
+    assert keys[0] == keys[2] and len({keys[0], keys[1], keys[3]}) == 3
+    outcomes = gen.generate_batch(requests)
+    for r, outcome in zip(requests, outcomes, strict=True):
+        assert isinstance(outcome, list) and close(outcome, alone(base, r)), r
+    assert outcomes[3][0].size == (96, 48)
+    assert not same(outcomes[0], outcomes[1][:1]) and not same(outcomes[0], outcomes[2])
+    # Ancestral noise comes from each image's own generator: image 1 is what seed + 1 gives alone.
+    assert close(outcomes[1][1:], alone(base, request(adapter=dog_adapter.path, seed=2, scheduler="euler_a")))
+
+
 def test_a_peft_per_sample_lora_cannot_read_falls_back_to_one_by_one(
     base: BaseModel, dog_adapter: AdapterInfo, cat_adapter: AdapterInfo, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -81,3 +81,30 @@ def test_blob_urls() -> None:
         open_blob_store("gs://bucket/x")
     with pytest.raises(ValueError):
         open_blob_store("s3://bucket/x")  # no cache directory
+
+
+def test_delete_and_delete_prefix_leave_nothing_in_the_bucket_or_the_cache(s3: S3, tmp_path: Path) -> None:
+    store = _store(s3, tmp_path, prefix="deleting")  # moto's buckets are shared by the tests in a process
+    store.put_bytes("adapters/acct/dog_1.safetensors", b"adapter")
+    cached = store.local_path("adapters/acct/dog_1.safetensors")
+    for i in range(3):
+        store.put_bytes(f"images/acct/p1/{i:04d}.png", b"png%d" % i)
+    store.put_bytes("images/acct/p10/0000.png", b"other")  # shares the text "p1", not the prefix
+    assert store.delete("adapters/acct/dog_1.safetensors") is True
+    assert not cached.exists() and not store.exists("adapters/acct/dog_1.safetensors")
+    assert store.delete("adapters/acct/dog_1.safetensors") is False
+    assert store.delete_prefix("images/acct/p1") == 3
+    listed = s3.client().list_objects_v2(Bucket=s3.bucket, Prefix="deleting/").get("Contents", [])
+    assert {o["Key"] for o in listed} == {"deleting/images/acct/p10/0000.png"}
+
+
+def test_local_store_deletes_and_prunes_empty_folders(tmp_path: Path) -> None:
+    store = LocalBlobStore(tmp_path / "blobs")
+    store.put_bytes("images/acct/p1/0000.png", b"a")
+    store.put_bytes("images/acct/p10/0000.png", b"b")
+    store.put_bytes("adapters/acct/dog_1.safetensors", b"c")
+    assert store.delete_prefix("images/acct/p1") == 1
+    assert store.delete("adapters/acct/dog_1.safetensors")
+    assert not store.delete("adapters/acct/dog_1.safetensors")
+    left = sorted(str(p.relative_to(tmp_path / "blobs")) for p in (tmp_path / "blobs").rglob("*"))
+    assert left == ["images", "images/acct", "images/acct/p10", "images/acct/p10/0000.png"]

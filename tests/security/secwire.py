@@ -58,6 +58,17 @@ OPS: dict[str, tuple[str, str, str]] = {
         "aicontent:PersonalizedTextToImageQueryImageAsset",
         "GET",
     ),
+    # imprint's own operations beyond the contract (docs/api-decisions.md)
+    **{
+        path: (f"Personalizedtxt2img{name}", f"aicontent:Personalizedtxt2img{name}", method)
+        for path, name, method in [
+            ("cancelModelTrainJob", "CancelModelTrainJob", "POST"),
+            ("cancelInferenceJob", "CancelInferenceJob", "POST"),
+            ("deleteModel", "DeleteModel", "POST"),
+            ("deleteInferenceJob", "DeleteInferenceJob", "POST"),
+            ("downloadModel", "DownloadModel", "GET"),
+        ]
+    },
 }
 ALLOW_ALL = {"Version": "1", "Statement": [{"Effect": "Allow", "Action": "aicontent:*", "Resource": "*"}]}
 

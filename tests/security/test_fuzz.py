@@ -27,12 +27,18 @@ PARAMS: dict[str, tuple[str, ...]] = {
     "addModelTrainJob": ("name", "objectType", "imageUrl", "trainSteps"),
     "queryModelTrainStatus": ("modelId",),
     "queryModelTrainJobList": (),
-    "addInferenceJob": ("modelId", "prompt", "imageNumber", "seed"),
+    "addInferenceJob": ("modelId", "prompt", "imageNumber", "seed", "negativePrompt", "steps",
+                        "guidanceScale", "width", "height", "adapterScale", "scheduler"),
     "queryInferenceJobInfo": ("inferenceJobId",),
     "queryImageAsset": ("modelId", "promptId", "imageId", "encodeFormat"),
     "addPreModelInferenceJob": ("imageUrl", "prompt", "trainSteps", "imageNumber", "seed", "strength"),
     "queryPreModelInferenceJobInfo": ("inferenceJobId",),
     "queryImageAssetFromImageId": ("imageId", "encodeFormat"),
+    "cancelModelTrainJob": ("modelId",),
+    "cancelInferenceJob": ("inferenceJobId",),
+    "deleteModel": ("modelId",),
+    "deleteInferenceJob": ("inferenceJobId",),
+    "downloadModel": ("modelId", "format", "encodeFormat"),
 }
 
 # Query values travel as UTF-8, which cannot hold a lone surrogate; JSON bodies can (as \ud800).

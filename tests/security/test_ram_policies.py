@@ -36,6 +36,11 @@ PARAMS: dict[str, dict[str, Any]] = {
     },
     "queryPreModelInferenceJobInfo": {"query": {"inferenceJobId": "987654321"}},
     "queryImageAssetFromImageId": {"query": {"imageId": "missing.png"}},
+    "cancelModelTrainJob": {"body": {"modelId": "dog_missing"}},
+    "cancelInferenceJob": {"body": {"inferenceJobId": "987654321"}},
+    "deleteModel": {"body": {"modelId": "dog_missing"}},
+    "deleteInferenceJob": {"body": {"inferenceJobId": "987654321"}},
+    "downloadModel": {"query": {"modelId": "dog_missing"}},
 }
 
 

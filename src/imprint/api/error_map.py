@@ -19,6 +19,7 @@ STATUS: dict[type[e.DomainError], int] = {
     e.InvalidParameter: 400,
     e.MalformedBody: 400,
     e.ModelNotReady: 400,
+    e.JobAlreadyEnded: 400,
     e.ModelNotFound: 404,
     e.InferenceJobNotFound: 404,
     e.DataNotFound: 404,

@@ -8,6 +8,7 @@ from imprint.api.images import encode_format, image_response
 from imprint.api.urls import image_urls
 from imprint.api.validation import (
     callback_url,
+    controls,
     image_number,
     image_number_warnings,
     known_object_type,
@@ -61,7 +62,7 @@ def add_inference_job(call: Call) -> Reply:
         call.session, account_id=call.account_id, user_id=call.user_id, model_id=p.text("modelId"),
         prompt=text, image_number=image_number(p), seed=seed(p),
         queue_limit=s.inference_queue_size, now=call.now, account_limit=s.max_active_jobs_per_account,
-        callback_url=callback_url(p),
+        controls=controls(p, s), callback_url=callback_url(p),
         warnings=image_number_warnings(p) + prompt_warnings(text, call.services.vocabulary()))
     if job.status == Status.SUBMITTED:
         call.enqueue(runs.INFER, job.id)
@@ -93,7 +94,7 @@ def add_pre_model_inference_job(call: Call) -> Reply:
         call.session, account_id=call.account_id, user_id=call.user_id, image_urls=urls, prompt=text,
         object_type=inference.object_type_from_prompt(text, s.known_object_types, s.settings.v2_object_type),
         train_steps=train_steps(p, s.settings), image_number=image_number(p), seed=seed(p),
-        strength=strength(p),
+        strength=strength(p), controls=controls(p, s.settings),
         queue_limit=s.settings.inference_queue_size, now=call.now,
         account_limit=s.settings.max_active_jobs_per_account, callback_url=callback_url(p),
         warnings=image_number_warnings(p) + prompt_warnings(text, s.vocabulary()))

@@ -1,4 +1,4 @@
-"""Routing as data: the nine operations of API version 20240611 and imprint's own beside them,
+"""Routing as data: the nine operations of API version 20240611 and imprint's own beyond them,
 action -> (method, path, handler)."""
 
 from __future__ import annotations
@@ -7,6 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from imprint.api import handlers as h
+from imprint.api import job_handlers as jh
 from imprint.api.call import Call, Reply
 from imprint.auth.authorize import RAM_SERVICE
 
@@ -47,7 +48,15 @@ OPERATIONS: tuple[Operation, ...] = (
               PREFIX + "queryPreModelInferenceJobInfo", h.query_pre_model_inference_job_info),
     Operation("PersonalizedTextToImageQueryImageAsset", "GET", PREFIX + "queryImageAssetFromImageId",
               h.query_image_asset_from_image_id),
-    # imprint's own operations (docs/api-decisions.md "Operations beyond the contract").
+    # Beyond the contract (docs/api-decisions.md): each its own RAM action, aicontent:<action>.
+    Operation("Personalizedtxt2imgCancelModelTrainJob", "POST", PREFIX + "cancelModelTrainJob",
+              jh.cancel_model_train_job),
+    Operation("Personalizedtxt2imgCancelInferenceJob", "POST", PREFIX + "cancelInferenceJob",
+              jh.cancel_inference_job),
+    Operation("Personalizedtxt2imgDeleteModel", "POST", PREFIX + "deleteModel", jh.delete_model),
+    Operation("Personalizedtxt2imgDeleteInferenceJob", "POST", PREFIX + "deleteInferenceJob",
+              jh.delete_inference_job),
+    Operation("Personalizedtxt2imgDownloadModel", "GET", PREFIX + "downloadModel", jh.download_model),
     Operation("Personalizedtxt2imgUploadImage", "POST", PREFIX + "uploadImage", h.upload_image,
               raw_body=True),
 )

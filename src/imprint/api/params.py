@@ -79,9 +79,9 @@ class Params:
             raise InvalidParameter(name, _SURROGATE)
         return value
 
-    def opt_text(self, name: str) -> str | None:
+    def opt_text(self, name: str, *, max_length: int = 1000) -> str | None:
         value = self._raw(name)
-        return None if value in (None, "") else self.text(name)
+        return None if value in (None, "") else self.text(name, max_length=max_length)
 
     def text_list(self, name: str, *, max_items: int, max_length: int = 2048) -> list[str]:
         value = self._raw(name)

@@ -7,6 +7,7 @@ import re
 from imprint.api.params import Params
 from imprint.config import Settings
 from imprint.service import warnings, webhooks
+from imprint.service.controls import SCHEDULER_NAMES, Controls
 from imprint.service.errors import InvalidParameter
 from imprint.tokens import Vocabulary
 
@@ -86,6 +87,34 @@ def strength(p: Params) -> float:
     if value <= 0:
         raise InvalidParameter("strength", f"must be greater than 0, got {value}")
     return min(max(value, STRENGTH_MIN), STRENGTH_MAX)
+
+
+MAX_STEPS = 200  # the engine's own bound (imprint.engine.generate.MAX_STEPS)
+MAX_GUIDANCE = 30.0
+MAX_ADAPTER_SCALE = 2.0
+SIDE_MIN, SIDE_MAX, SIDE_MULTIPLE = 64, 2048, 8
+
+
+def _side(p: Params, name: str) -> int | None:
+    value = p.opt_int(name, lo=SIDE_MIN, hi=SIDE_MAX)
+    if value is not None and value % SIDE_MULTIPLE:
+        raise InvalidParameter(name, f"must be a multiple of {SIDE_MULTIPLE}, got {value}")
+    return value
+
+
+def controls(p: Params, settings: Settings) -> Controls:
+    """The optional generation controls of both inference operations (docs/api-decisions.md)."""
+    scheduler = p.opt_text("scheduler")
+    if scheduler is not None and scheduler not in SCHEDULER_NAMES:
+        raise InvalidParameter("scheduler", f"must be one of {', '.join(SCHEDULER_NAMES)}, got {scheduler!r}")
+    negative = p.opt_text("negativePrompt", max_length=settings.max_prompt_chars)
+    return Controls(
+        negative_prompt=negative,
+        steps=p.opt_int("steps", lo=1, hi=MAX_STEPS),
+        guidance_scale=p.opt_number("guidanceScale", lo=0.0, hi=MAX_GUIDANCE),
+        width=_side(p, "width"), height=_side(p, "height"),
+        adapter_scale=p.opt_number("adapterScale", lo=0.0, hi=MAX_ADAPTER_SCALE),
+        scheduler=scheduler)
 
 
 def callback_url(p: Params) -> str | None:

@@ -34,8 +34,15 @@ def inference_job(job: InferenceJob, now: datetime | None = None) -> dict[str, A
         "createTime": timestamp(job.created_at),
         "createUserId": job.created_by,
         "failureReason": job.failure_reason,
+        "controls": {_CONTROL_NAMES[k]: v for k, v in (job.controls or {}).items() if k in _CONTROL_NAMES},
         **progress_extras(job, now),
     }
+
+
+# The generation controls as the request names them (docs/api-decisions.md).
+_CONTROL_NAMES = {"negative_prompt": "negativePrompt", "steps": "steps", "guidance_scale": "guidanceScale",
+                  "width": "width", "height": "height", "adapter_scale": "adapterScale",
+                  "scheduler": "scheduler"}
 
 
 def train_job(job: TrainJob, now: datetime | None = None) -> dict[str, Any]:

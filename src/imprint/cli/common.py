@@ -41,6 +41,10 @@ Captioner = Annotated[str, typer.Option(
     help="Who captions training pictures (each one's surroundings, and the subject they share), so "
          "adapters learn the subject and not its backgrounds: auto (the bundled judge, for the "
          "bundled model), none, or a judge folder.")]
+KeepTrainingPhotos = Annotated[bool, typer.Option(
+    "--keep-training-photos", envvar="IMPRINT_KEEP_TRAINING_PHOTOS",
+    help="Keep each model's training photos after it trained, until the model is deleted (default: they "
+         "are deleted as soon as training ends; docs/security.md).")]
 QueueUrl = Annotated[str | None, typer.Option(
     envvar="IMPRINT_QUEUE_URL", show_default=False,
     help="redis://HOST:PORT/DB: jobs go to Celery workers (`imprint worker`) through Redis (default: "

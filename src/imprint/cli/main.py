@@ -21,6 +21,7 @@ from imprint.cli.common import (
     DataDir,
     ImageHeight,
     ImageWidth,
+    KeepTrainingPhotos,
     QueueUrl,
     check_base_model,
     console,
@@ -115,6 +116,11 @@ def serve(
     blob_url: BlobUrl = None,
     queue_url: QueueUrl = None,
     captioner: Captioner = "auto",
+    retention_days: Annotated[float | None, typer.Option(
+        envvar="IMPRINT_RETENTION_DAYS", show_default=False,
+        help="Delete models and inference jobs (with their adapters, photos and images) older than this "
+             "many days, swept hourly in the background (default: keep them until deleted).")] = None,
+    keep_training_photos: KeepTrainingPhotos = False,
     mock: Annotated[bool, typer.Option(
         "--mock", help="No model: trainings finish in about a second, images are placeholders with the "
                        "prompt written on them, and every response carries X-Imprint-Mock: true. For "
@@ -138,6 +144,9 @@ def serve(
     worker_count = workers or default_workers()
     from imprint.ingest import parse_networks
 
+    if retention_days is not None and retention_days <= 0:
+        raise typer.BadParameter("must be more than 0 days (leave it out to keep everything until deleted)",
+                                 param_hint="--retention-days")
     try:
         networks = parse_networks(allow_fetch_from or ())
     except ValueError as exc:
@@ -148,7 +157,8 @@ def serve(
                         trusted_proxies=_proxies(trusted_proxy or ()), rate_limit_per_s=rate_limit_per_s,
                         rate_limit_burst=rate_limit_burst, max_active_jobs_per_account=max_jobs_per_account,
                         nonce_store_url=nonce_store, database_url=database_url, blob_url=blob_url,
-                        queue_url=queue_url, captioner=captioner, mock=mock, image_width=width,
+                        queue_url=queue_url, captioner=captioner, retention_days=retention_days,
+                        keep_training_photos=keep_training_photos, mock=mock, image_width=width,
                         image_height=height)
     # Before anything is created: a busy port must not leave a new data folder, account and key behind.
     problem = port_problem(host, port)

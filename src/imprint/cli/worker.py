@@ -14,6 +14,7 @@ from imprint.cli.common import (
     DataDir,
     ImageHeight,
     ImageWidth,
+    KeepTrainingPhotos,
     QueueUrl,
     check_base_model,
     console,
@@ -60,6 +61,7 @@ def worker(
     metrics_host: Annotated[str, typer.Option(help="Address the metrics port listens on.")] = "0.0.0.0",
     mock: Annotated[bool, typer.Option("--mock", help="No model: the placeholder engine of serve --mock.")]
         = False,
+    keep_training_photos: KeepTrainingPhotos = False,
 ) -> None:
     """Run a job worker: consumes the train and infer queues that `imprint serve --queue-url` fills."""
     from imprint.ingest import parse_networks
@@ -83,7 +85,8 @@ def worker(
     settings = Settings(data_dir=data_dir, base_model=base_model, device=device, database_url=database_url,
                         blob_url=blob_url, queue_url=queue_url, default_inference_steps=inference_steps,
                         allow_fetch_from=tuple(str(n) for n in networks), captioner=captioner,
-                        mock=mock, image_width=width, image_height=height)
+                        keep_training_photos=keep_training_photos, mock=mock, image_width=width,
+                        image_height=height)
     from imprint.worker.celery_worker import build_worker
 
     if metrics_port is not None:

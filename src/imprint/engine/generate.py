@@ -25,6 +25,7 @@ from imprint.engine.identifier import substitute
 from imprint.engine.progress import ProgressCallback, StepClock
 from imprint.engine.request_batch import BatchItem, Member, Outcome, Routing, plan_batches
 from imprint.engine.sampling import decode, denoise, denoise_embeds, encode_prompts
+from imprint.engine.schedulers import SCHEDULERS, Schedulers
 
 MAX_IMAGES = 16
 MAX_STEPS = 200
@@ -53,6 +54,8 @@ class GenerateRequest:
     width: int | None = None
     height: int | None = None
     adapter_scale: float = 1.0
+    # One of SCHEDULERS; None: the pipeline's own.
+    scheduler: str | None = None
 
 
 class Generator:
@@ -64,10 +67,10 @@ class Generator:
         self._adapters = AdapterCache(self._pipe, max_adapters)
         self._fuser = Fuser(self._pipe, base.pipeline, self._adapters)
         self._lock = threading.Lock()
-        # Width and height must survive the VAE and every UNet downsampling as whole numbers.
-        self._size_multiple = self._pipe.vae_scale_factor * 2 ** (
-            len(self._pipe.unet.config.block_out_channels) - 1
-        )
+        # Width and height must survive the VAE as whole numbers (StableDiffusionPipeline asks multiples
+        # of 8 of SD); the UNet matches odd latent sizes itself when upsampling (its upsample_size).
+        self._size_multiple = self._pipe.vae_scale_factor
+        self._schedulers = Schedulers(self._pipe.scheduler)
 
     def generate(
         self,
@@ -96,6 +99,7 @@ class Generator:
                 width=width,
                 height=height,
                 on_step=clock.step,
+                scheduler=self._schedulers.get(request.scheduler),
             )
             return decode(self._pipe, latents)
 
@@ -138,7 +142,7 @@ class Generator:
         """Requests with equal keys can share a denoising loop; BadInput for an invalid request."""
         request = self._resolved(request)
         width, height = self._validate(request)
-        return (request.steps, request.guidance_scale, width, height)
+        return (request.steps, request.guidance_scale, width, height, request.scheduler)
 
     def _resolved(self, request: GenerateRequest) -> GenerateRequest:
         """The request with the base model's guidance scale where it names none."""
@@ -251,6 +255,7 @@ class Generator:
                 width=width,
                 height=height,
                 on_step=on_step,
+                scheduler=self._schedulers.get(request.scheduler),
             )
         except _AllStopped:
             return
@@ -294,6 +299,8 @@ class Generator:
             problems.append(f"num_images must be 1..{MAX_IMAGES}, got {request.num_images}")
         if not 1 <= request.steps <= MAX_STEPS:
             problems.append(f"steps must be 1..{MAX_STEPS}, got {request.steps}")
+        if request.scheduler is not None and request.scheduler not in SCHEDULERS:
+            problems.append(f"scheduler must be one of {', '.join(SCHEDULERS)}, got {request.scheduler!r}")
         if request.guidance_scale is not None and request.guidance_scale < 0:
             problems.append(f"guidance_scale must be >= 0, got {request.guidance_scale}")
         for label, side in (("width", width), ("height", height)):

@@ -1,7 +1,8 @@
 """Requests served together: which can share a denoising loop, and each one's progress and outcome.
 
-Requests share a loop when they agree on steps, guidance scale and image size (the loop's timesteps,
-batch layout and latent shape); prompts, seeds, image counts, adapters and adapter scales may differ.
+Requests share a loop when they agree on steps, guidance scale, image size and scheduler (the loop's
+timesteps, batch layout, latent shape and update rule); prompts, negative prompts, seeds, image
+counts, adapters and adapter scales may differ.
 A loop holds at most as many distinct adapters as the adapter cache, or loading the last would evict
 the first. Each request keeps its own progress callback and cancel event: a cancelled or failing
 request gets its error as its outcome and the others carry on (its rows are still computed, since

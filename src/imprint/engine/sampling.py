@@ -13,10 +13,11 @@ conditional rows alone without it; row i of each half is image i.
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable
 
 import torch
-from diffusers import DiffusionPipeline
+from diffusers import DiffusionPipeline, SchedulerMixin
 from PIL import Image
 
 from imprint.engine.conditioning import Conditioning
@@ -35,6 +36,7 @@ def denoise(
     width: int,
     height: int,
     on_step: Callable[[int], None] | None = None,
+    scheduler: SchedulerMixin | None = None,
 ) -> torch.Tensor:
     """Latents (in the UNet's scale) for len(generators) images of one prompt; image i draws its noise
     from generators[i], so it does not depend on the batch it is in."""
@@ -50,6 +52,7 @@ def denoise(
         width=width,
         height=height,
         on_step=on_step,
+        scheduler=scheduler,
     )
 
 
@@ -84,23 +87,32 @@ def denoise_embeds(
     width: int,
     height: int,
     on_step: Callable[[int], None] | None = None,
+    scheduler: SchedulerMixin | None = None,
 ) -> torch.Tensor:
-    """The denoising loop over conditioning in loop order (one row per image, twice under guidance)."""
+    """The denoising loop over conditioning in loop order (one row per image, twice under guidance).
+    ``scheduler``: another update rule than the pipeline's own, built from its config."""
     device = pipe.unet.device
     guided = guidance_scale > 1.0
-    pipe.scheduler.set_timesteps(steps, device=device)
+    scheduler = scheduler or pipe.scheduler
+    # Ancestral schedulers add fresh noise each step: drawn from each image's own generator (as
+    # prepare_latents does), an image stays independent of its batch neighbours.
+    takes_generator = "generator" in inspect.signature(scheduler.step).parameters
+    step_kwargs = {"generator": generators} if takes_generator else {}
+    scheduler.set_timesteps(steps, device=device)
     latents = pipe.prepare_latents(
         len(generators), pipe.unet.config.in_channels, height, width, cond.hidden.dtype, device, generators
     )
+    # prepare_latents scales the noise by the pipeline's scheduler; another may start from other sigmas.
+    latents = latents / pipe.scheduler.init_noise_sigma * scheduler.init_noise_sigma
     kwargs = cond.unet_kwargs()
-    for i, t in enumerate(pipe.scheduler.timesteps):
+    for i, t in enumerate(scheduler.timesteps):
         model_input = torch.cat([latents] * 2) if guided else latents
-        model_input = pipe.scheduler.scale_model_input(model_input, t)
+        model_input = scheduler.scale_model_input(model_input, t)
         noise_pred = pipe.unet(model_input, t, return_dict=False, **kwargs)[0]
         if guided:
             uncond, text = noise_pred.chunk(2)
             noise_pred = uncond + guidance_scale * (text - uncond)
-        latents = pipe.scheduler.step(noise_pred, t, latents, return_dict=False)[0]
+        latents = scheduler.step(noise_pred, t, latents, **step_kwargs, return_dict=False)[0]
         if on_step is not None:
             on_step(i + 1)
     return latents

@@ -20,6 +20,8 @@ class InferenceJob:
     failure_reason: str | None
     warnings: tuple[str, ...] = ()
     started_at: datetime | None = None
+    # The generation controls asked for (imprint.service.controls), by their domain names.
+    controls: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)

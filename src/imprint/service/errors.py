@@ -52,6 +52,14 @@ class InferenceJobNotFound(DomainError):
         super().__init__(f"Inference job does not exist: {job_id}")
 
 
+class JobAlreadyEnded(DomainError):
+    code = "B_JOB_ALREADY_ENDED"
+
+    def __init__(self, what: str, status: str) -> None:
+        super().__init__(f"{what} already ended with status {status}; only a job that has not ended can be "
+                         "cancelled")
+
+
 class DataNotFound(DomainError):
     code = "B_DATA_NOT_FOUND_EXCEPTION"
 

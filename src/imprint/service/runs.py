@@ -10,6 +10,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from imprint.service import ids, warnings
+from imprint.service.controls import Controls
 from imprint.service.states import (
     ACTIVE,
     INFERENCE_TRANSITIONS,
@@ -49,6 +50,7 @@ class InferenceWork:
     strength: float | None
     generation: str
     model: TrainWork
+    controls: Controls = Controls()
 
 
 @dataclass(frozen=True)
@@ -74,15 +76,30 @@ def begin_training(session: Session, *, job_id: int, now: datetime) -> TrainWork
     return _train_work(row)
 
 
-def finish_training(session: Session, *, job_id: int, adapter: BlobRef, now: datetime) -> None:
-    row = session.get_one(TrainJobRow, job_id)
+def _still_running(session: Session, table: type[TrainJobRow] | type[InferenceJobRow],
+                   job_id: int) -> TrainJobRow | InferenceJobRow | None:
+    """The row, locked, unless it ended meanwhile (cancelled) or is gone (deleted): then the worker's
+    result is dropped rather than recorded."""
+    row = session.get(table, job_id, with_for_update=True)
+    return None if row is None or is_terminal(row.status) else row
+
+
+def finish_training(session: Session, *, job_id: int, adapter: BlobRef, now: datetime) -> bool:
+    """False when the job was cancelled or deleted while it trained: the adapter is not its to keep."""
+    row = _still_running(session, TrainJobRow, job_id)
+    if row is None:
+        return False
+    assert isinstance(row, TrainJobRow)
     apply(row, Status.FINISHED, TRAIN_TRANSITIONS)
     row.adapter_key, row.adapter_sha256 = adapter.key, adapter.sha256
     row.progress, row.updated_at = 1.0, now
+    return True
 
 
 def fail_training(session: Session, *, job_id: int, status: Status, reason: str, now: datetime) -> None:
-    row = session.get_one(TrainJobRow, job_id)
+    row = _still_running(session, TrainJobRow, job_id)
+    if row is None:
+        return
     apply(row, status, TRAIN_TRANSITIONS, reason=reason)
     row.updated_at = now
 
@@ -116,16 +133,22 @@ def begin_inference(session: Session, *, job_id: int, now: datetime) -> Inferenc
     row.attempts += 1
     row.updated_at = row.started_at = now
     return InferenceWork(row.id, row.account_id, row.model_id, row.prompt_id, row.prompt, row.image_number,
-                         row.seed, row.strength, row.generation, _train_work(model))
+                         row.seed, row.strength, row.generation, _train_work(model),
+                         Controls.from_stored(row.controls))
 
 
-def finish_premodel_training(session: Session, *, train_job_id: int, adapter: BlobRef, now: datetime) -> None:
+def finish_premodel_training(session: Session, *, train_job_id: int, adapter: BlobRef, now: datetime) -> bool:
     """The adapter of a v2 job is kept even if generation later fails, so a retry skips training."""
-    finish_training(session, job_id=train_job_id, adapter=adapter, now=now)
+    return finish_training(session, job_id=train_job_id, adapter=adapter, now=now)
 
 
-def finish_inference(session: Session, *, job_id: int, images: list[GeneratedImage], now: datetime) -> None:
-    row = session.get_one(InferenceJobRow, job_id)
+def finish_inference(session: Session, *, job_id: int, images: list[GeneratedImage], now: datetime) -> bool:
+    """False when the job was cancelled or deleted while it ran: its images are not recorded."""
+    found = _still_running(session, InferenceJobRow, job_id)
+    if found is None:
+        return False
+    assert isinstance(found, InferenceJobRow)
+    row = found
     # A re-run after a crash regenerates the same ids; replacing the rows keeps this idempotent.
     session.execute(delete(ImageAssetRow).where(ImageAssetRow.inference_job_id == job_id))
     for image in images:
@@ -137,13 +160,18 @@ def finish_inference(session: Session, *, job_id: int, images: list[GeneratedIma
     apply(row, Status.FINISHED, INFERENCE_TRANSITIONS)
     row.result_image_ids = [i.image_id for i in images]
     row.progress, row.updated_at = 1.0, now
+    return True
 
 
 _MODEL_FAILURE = {Status.WRONG_IMAGE_URL: Status.WRONG_IMAGE_URL, Status.OOM: Status.OOM}
 
 
 def fail_inference(session: Session, *, job_id: int, status: Status, reason: str, now: datetime) -> None:
-    row = session.get_one(InferenceJobRow, job_id)
+    found = _still_running(session, InferenceJobRow, job_id)
+    if found is None:
+        return
+    assert isinstance(found, InferenceJobRow)
+    row = found
     apply(row, status, INFERENCE_TRANSITIONS, reason=reason)
     row.updated_at = now
     model = session.get_one(TrainJobRow, row.train_job_id)

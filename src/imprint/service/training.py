@@ -33,10 +33,11 @@ def submit_train_job(session: Session, *, account_id: str, user_id: str | None, 
     return views.train_job(row)
 
 
-def find_model_row(session: Session, *, account_id: str, model_id: str) -> TrainJobRow:
+def find_model_row(session: Session, *, account_id: str, model_id: str,
+                   for_update: bool = False) -> TrainJobRow:
     # Another tenant's model is reported as missing: existence is not leaked across accounts.
-    row = session.scalars(select(TrainJobRow).where(
-        TrainJobRow.model_id == model_id, TrainJobRow.account_id == account_id)).first()
+    query = select(TrainJobRow).where(TrainJobRow.model_id == model_id, TrainJobRow.account_id == account_id)
+    row = session.scalars(query.with_for_update() if for_update else query).first()
     if row is None:
         raise ModelNotFound(model_id)
     return row

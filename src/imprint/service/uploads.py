@@ -4,8 +4,9 @@ An upload is a row (`uploads`: whose, when, what) and a blob, `uploads/<account>
 bytes as sent. Its URL (`imprint://upload/<id>`) names no account, so the account is always the
 caller's own: at submit time (`check_upload_urls`, a column filter) and when the worker reads it
 (`upload_reader`, bound to the job's account). An upload serves the training that names it and is
-removed once that training has ended (`remove_uploads`), or when it is older than the retention
-period (`expired_uploads`). The caller owns the transaction.
+removed once that training has ended (`remove_uploads`), with the model that names it
+(`forget_uploads`), or when it is older than the retention period (`forget_expired_uploads`). The
+caller owns the transaction.
 """
 
 from __future__ import annotations
@@ -106,20 +107,29 @@ def upload_reader(blobs: BlobStore, account_id: str) -> UploadReader:
     return read
 
 
-def remove_uploads(session: Session, blobs: BlobStore, *, account_id: str, urls: Iterable[str]) -> int:
-    """Removes the account's uploads that `urls` name (rows and blobs); returns how many there were."""
+def forget_uploads(session: Session, *, account_id: str, urls: Iterable[str]) -> list[str]:
+    """Deletes the rows of the account's uploads that `urls` name; returns their blob keys, for the
+    caller to remove before it commits (as deleting a model removes its other blobs)."""
     ids = _ids_quietly(urls)
     if not ids:
-        return 0
-    rows = list(session.scalars(select(UploadRow).where(UploadRow.account_id == account_id,
-                                                        UploadRow.id.in_(ids))))
-    return _remove(session, blobs, rows)
+        return []
+    return _forget(session, list(session.scalars(select(UploadRow).where(
+        UploadRow.account_id == account_id, UploadRow.id.in_(ids)))))
 
 
-def expired_uploads(session: Session, blobs: BlobStore, *, cutoff: datetime) -> int:
-    """Removes every upload created before `cutoff`, used or not; returns how many."""
-    rows = list(session.scalars(select(UploadRow).where(UploadRow.created_at < cutoff)))
-    return _remove(session, blobs, rows)
+def forget_expired_uploads(session: Session, *, cutoff: datetime) -> list[str]:
+    """Deletes the rows of every upload created before `cutoff`, used or not; returns their blob keys."""
+    return _forget(session, list(session.scalars(select(UploadRow).where(UploadRow.created_at < cutoff))))
+
+
+def remove_uploads(session: Session, blobs: BlobStore, *, account_id: str, urls: Iterable[str]) -> int:
+    """Removes the account's uploads that `urls` name, rows and blobs; returns how many there were.
+    Blobs go before the caller commits: if the store fails, the rows come back and a later call
+    removes both (deleting a blob twice is harmless)."""
+    keys = forget_uploads(session, account_id=account_id, urls=urls)
+    for key in keys:
+        blobs.delete(key)
+    return len(keys)
 
 
 def _ids_quietly(urls: Iterable[str]) -> list[str]:
@@ -133,12 +143,8 @@ def _ids_quietly(urls: Iterable[str]) -> list[str]:
     return ids
 
 
-def _remove(session: Session, blobs: BlobStore, rows: list[UploadRow]) -> int:
+def _forget(session: Session, rows: list[UploadRow]) -> list[str]:
     if rows:
         session.execute(delete(UploadRow).where(UploadRow.id.in_([r.id for r in rows])))
         session.flush()
-        # Blobs go before the caller commits: if the store fails, the rows come back and a later
-        # call removes both (deleting a blob twice is harmless).
-        for row in rows:
-            blobs.delete(row.blob_key)
-    return len(rows)
+    return [row.blob_key for row in rows]

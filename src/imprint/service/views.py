@@ -12,6 +12,7 @@ def inference_job(row: InferenceJobRow) -> InferenceJob:
         progress=row.progress, result_image_ids=list(row.result_image_ids) if row.result_image_ids else None,
         created_at=row.created_at, created_by=row.created_by, failure_reason=row.failure_reason,
         warnings=tuple(row.warnings or ()), started_at=row.started_at,
+        controls=dict(row.controls) if row.controls else None,
     )
 
 

@@ -110,8 +110,9 @@ class TrainJobRow(Base):
     # A raw-HTTP caller's `callbackUrl`: told of this job's start and end like a registered endpoint.
     callback_url: Mapped[str | None] = mapped_column(Text, nullable=True)
 
+    # sqlite_autoincrement: a deleted row's id is never handed out again (migration 0003).
     __table_args__ = (Index("ix_train_jobs_account_origin", "account_id", "origin", "id"),
-                      Index("ix_train_jobs_status", "status"))
+                      Index("ix_train_jobs_status", "status"), {"sqlite_autoincrement": True})
 
 
 class InferenceJobRow(Base):
@@ -128,6 +129,8 @@ class InferenceJobRow(Base):
     image_number: Mapped[int] = mapped_column(Integer)
     seed: Mapped[int] = mapped_column(Integer)
     strength: Mapped[float | None] = mapped_column(Float, nullable=True)
+    # The generation controls asked for (imprint.service.controls.Controls as a dict); NULL: defaults.
+    controls: Mapped[dict[str, object] | None] = mapped_column(JSON, nullable=True)
     status: Mapped[str] = mapped_column(String(32))
     progress: Mapped[float] = mapped_column(Float, default=0.0)
     failure_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
@@ -145,7 +148,7 @@ class InferenceJobRow(Base):
     callback_url: Mapped[str | None] = mapped_column(Text, nullable=True)
 
     __table_args__ = (Index("ix_inference_jobs_account", "account_id", "train_job_id"),
-                      Index("ix_inference_jobs_status", "status"))
+                      Index("ix_inference_jobs_status", "status"), {"sqlite_autoincrement": True})
 
 
 class ImageAssetRow(Base):
@@ -165,7 +168,8 @@ class ImageAssetRow(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime)
 
     __table_args__ = (Index("ux_image_assets_prompt_image", "prompt_id", "image_id", unique=True),
-                      Index("ix_image_assets_account_image", "account_id", "image_id"))
+                      Index("ix_image_assets_account_image", "account_id", "image_id"),
+                      {"sqlite_autoincrement": True})
 
 
 class UploadRow(Base):

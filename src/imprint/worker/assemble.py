@@ -43,4 +43,5 @@ def build_worker_context(settings: Settings, sessions: sessionmaker[Session], *,
     return WorkerContext(
         sessions=sessions, blobs=blobs, fetch_policy=policy, work_dir=settings.work_dir,
         engine=engine,
-        default_inference_steps=settings.default_inference_steps)
+        default_inference_steps=settings.default_inference_steps,
+        keep_training_photos=settings.keep_training_photos)

@@ -31,6 +31,7 @@ from imprint.queue.celery import CeleryQueue, ImprintCelery, JobLeases, make_cel
 from imprint.service import runs
 from imprint.worker import scratch
 from imprint.worker.assemble import build_worker_context, open_database
+from imprint.worker.cache_prune import CachePruner
 from imprint.worker.context import WorkerContext
 from imprint.worker.dispatch import Dispatcher
 from imprint.worker.engine_runtime import EngineRuntime
@@ -114,6 +115,8 @@ class CeleryWorker:
 
         scratch.sweep(self.ctx.work_dir)
         self.resume()  # before consuming, from this thread: the app is not yet shared with the worker's
+        pruner = CachePruner(self.settings.blob_cache_dir, self.ctx.sessions)
+        pruner.start()
         worker_shutting_down.connect(stopping, weak=False)
         try:
             code = self.app.worker_main([
@@ -122,6 +125,7 @@ class CeleryWorker:
                 # Peer-to-peer chatter serves features imprint does not use (revokes, events).
                 "--without-gossip", "--without-mingle", "--without-heartbeat"])
         finally:
+            pruner.stop()
             worker_shutting_down.disconnect(stopping)
             self.close()
         return int(code or 0)

@@ -13,6 +13,7 @@ from PIL import Image
 from sqlalchemy.orm import Session, sessionmaker
 
 from imprint.ingest import FetchPolicy
+from imprint.service.controls import Controls
 from imprint.store.blobs.base import BlobStore
 from imprint.worker.engine_runtime import Fraction, Warn
 
@@ -26,9 +27,9 @@ class JobEngine(Protocol):
 
     def dropped_prompt_text(self, prompt: str, adapter: Path | None) -> tuple[int, str] | None: ...
 
-    def generate(self, *, prompt: str, adapter: Path | None, num_images: int, seed: int, steps: int,
-                 strength: float | None, progress: Fraction,
-                 cancel: threading.Event) -> list[Image.Image]: ...
+    def generate(self, *, prompt: str, adapter: Path | None, num_images: int, seed: int, default_steps: int,
+                 strength: float | None, progress: Fraction, cancel: threading.Event,
+                 controls: Controls | None = None) -> list[Image.Image]: ...
 
 
 def utcnow() -> datetime:
@@ -43,6 +44,7 @@ class WorkerContext:
     fetch_policy: FetchPolicy
     work_dir: Path
     default_inference_steps: int
+    keep_training_photos: bool = False
     # Set on shutdown: running engine work stops at the next step and the job stays resumable.
     stopping: threading.Event = field(default_factory=threading.Event)
     clock: Callable[[], datetime] = utcnow

@@ -17,6 +17,7 @@ from typing import Any
 from PIL import Image
 
 from imprint.metrics import AdapterCacheCounts
+from imprint.service.controls import Controls
 
 log = logging.getLogger(__name__)
 
@@ -163,14 +164,21 @@ class EngineRuntime:
         dropped = vocabulary.dropped_text(substitute(prompt, subject), reserved=slots)
         return None if dropped is None else (vocabulary.max_tokens, dropped)
 
-    def generate(self, *, prompt: str, adapter: Path | None, num_images: int, seed: int, steps: int,
-                 strength: float | None, progress: Fraction, cancel: threading.Event) -> list[Image.Image]:
+    def generate(self, *, prompt: str, adapter: Path | None, num_images: int, seed: int, default_steps: int,
+                 strength: float | None, progress: Fraction, cancel: threading.Event,
+                 controls: Controls | None = None) -> list[Image.Image]:
         from imprint.engine import GenerateRequest
 
-        # v2 strength (0.3-0.8, default 0.5) scales the adapter around the engine's neutral 1.0.
+        c = controls or Controls()
+        # v2 strength (0.3-0.8, default 0.5) scales the adapter around the engine's neutral 1.0; an
+        # adapterScale asked for says the same more directly and wins.
         scale = 1.0 if strength is None else 2.0 * strength
+        if c.adapter_scale is not None:
+            scale = c.adapter_scale
         request = GenerateRequest(prompt=prompt, adapter=adapter, num_images=num_images, seed=seed,
-                                  steps=steps, adapter_scale=scale)
+                                  steps=c.steps or default_steps, adapter_scale=scale,
+                                  negative_prompt=c.negative_prompt, guidance_scale=c.guidance_scale,
+                                  width=c.width, height=c.height, scheduler=c.scheduler)
         images = self.combiner().generate(request, progress=lambda p: progress(p.fraction), cancel=cancel)
         stats = self.generator().stats()
         self._cache_counts.update(stats.hits, stats.loads, stats.evictions)

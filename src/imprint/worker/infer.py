@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import logging
+import threading
 import time
 
 from imprint import metrics
@@ -13,8 +14,10 @@ from imprint.service.states import Status
 from imprint.service.warnings import prompt_cut
 from imprint.worker.context import WorkerContext
 from imprint.worker.failures import Failure, classify, record_failure
+from imprint.worker.photos import after_training
 from imprint.worker.progress import ProgressWriter
 from imprint.worker.train import train_model, warner
+from imprint.worker.watch import JobWatch
 
 log = logging.getLogger(__name__)
 
@@ -22,20 +25,31 @@ log = logging.getLogger(__name__)
 PREMODEL_TRAIN_SHARE = 0.8
 
 
-def _ensure_adapter(ctx: WorkerContext, work: InferenceWork) -> str:
+def _ensure_adapter(ctx: WorkerContext, work: InferenceWork, cancel: threading.Event) -> str:
     model = work.model
     if model.adapter_key and ctx.blobs.exists(model.adapter_key):
         return model.adapter_key
     if work.generation == "v1":
         raise Failure(Status.INFERRING_TERMINATED, f"the adapter of model {model.model_id} is missing")
     progress = ProgressWriter(ctx, kind=runs.INFER, job_id=work.job_id, span=PREMODEL_TRAIN_SHARE)
-    blob = train_model(ctx, model, progress, warner(ctx, kind=runs.INFER, job_id=work.job_id))
+    try:
+        blob = train_model(ctx, model, progress, cancel, warner(ctx, kind=runs.INFER, job_id=work.job_id))
+    except Failure as failure:
+        if failure.status is not None or not ctx.stopping.is_set():  # failed, cancelled or deleted
+            after_training(ctx, model, model_kept=False)
+        raise
     with ctx.sessions.begin() as session:
-        runs.finish_premodel_training(session, train_job_id=model.job_id, adapter=blob, now=ctx.clock())
+        kept = runs.finish_premodel_training(session, train_job_id=model.job_id, adapter=blob,
+                                             now=ctx.clock())
+    after_training(ctx, model, model_kept=kept)
+    if not kept:  # the job was cancelled or deleted as training ended
+        ctx.blobs.delete(blob.key)
+        raise Failure(None, "cancelled")
     return blob.key
 
 
-def _generate(ctx: WorkerContext, work: InferenceWork, adapter_key: str) -> list[GeneratedImage]:
+def _generate(ctx: WorkerContext, work: InferenceWork, adapter_key: str,
+              cancel: threading.Event) -> list[GeneratedImage]:
     start = PREMODEL_TRAIN_SHARE if work.generation == "v2" else 0.0
     progress = ProgressWriter(ctx, kind=runs.INFER, job_id=work.job_id, start=start, span=1.0 - start)
     adapter = ctx.blobs.local_path(adapter_key)
@@ -49,12 +63,12 @@ def _generate(ctx: WorkerContext, work: InferenceWork, adapter_key: str) -> list
     try:
         images = ctx.engine.generate(
             prompt=work.prompt, adapter=adapter, num_images=work.image_number,
-            seed=work.seed, steps=ctx.default_inference_steps, strength=work.strength, progress=progress,
-            cancel=ctx.stopping)
+            seed=work.seed, default_steps=ctx.default_inference_steps, strength=work.strength,
+            controls=work.controls, progress=progress, cancel=cancel)
     except Exception as exc:
         raise classify(exc, stage="inference") from exc
     metrics.observe_engine("generation", seconds=time.perf_counter() - started,
-                           steps=ctx.default_inference_steps)
+                           steps=work.controls.steps or ctx.default_inference_steps)
     out: list[GeneratedImage] = []
     for image_id, image in zip(runs.image_ids(work), images, strict=True):
         buf = io.BytesIO()
@@ -70,7 +84,8 @@ def run_inference_job(ctx: WorkerContext, job_id: int) -> None:
     if work is None:
         return
     try:
-        images = _generate(ctx, work, _ensure_adapter(ctx, work))
+        with JobWatch(ctx, kind=runs.INFER, job_id=job_id) as watch:
+            images = _generate(ctx, work, _ensure_adapter(ctx, work, watch.event), watch.event)
     except Exception as exc:  # whatever went wrong, the job must end in a final status
         failure = exc if isinstance(exc, Failure) else classify(exc, stage="inference")
         if failure.status is None:
@@ -85,4 +100,7 @@ def run_inference_job(ctx: WorkerContext, job_id: int) -> None:
         record_failure(record, job_id=job_id, reason=failure.reason)
         return
     with ctx.sessions.begin() as session:
-        runs.finish_inference(session, job_id=job_id, images=images, now=ctx.clock())
+        kept = runs.finish_inference(session, job_id=job_id, images=images, now=ctx.clock())
+    if not kept:  # cancelled or deleted while the last images were written
+        for image in images:
+            ctx.blobs.delete(image.blob.key)

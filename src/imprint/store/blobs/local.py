@@ -70,6 +70,35 @@ class LocalBlobStore:
     def exists(self, key: str) -> bool:
         return self._path(key).is_file()
 
+    def delete(self, key: str) -> bool:
+        path = self._path(key)
+        try:
+            path.unlink()
+        except FileNotFoundError:
+            return False
+        self._prune(path.parent)
+        return True
+
+    def delete_prefix(self, prefix: str) -> int:
+        folder = self._path(prefix.rstrip("/"))
+        if not folder.is_dir():
+            return 0
+        count = sum(1 for p in folder.rglob("*") if p.is_file() and not p.name.startswith(".tmp-"))
+        shutil.rmtree(folder)
+        self._prune(folder.parent)
+        return count
+
+    def _prune(self, folder: Path) -> None:
+        """Removes folders left empty up to the root, so a deleted tenant's or model's name does not
+        linger on disk as an empty directory."""
+        root = self.root.resolve()
+        while folder != root and root in folder.parents:
+            try:
+                folder.rmdir()
+            except OSError:  # not empty (or gone): stop here
+                return
+            folder = folder.parent
+
 
 def _fsync_dir(path: Path) -> None:
     fd = os.open(path, os.O_RDONLY)

@@ -123,6 +123,39 @@ class S3BlobStore:
         return True
 
 
+    def delete(self, key: str) -> bool:
+        try:
+            head = self._call("head_object", key)
+        except FileNotFoundError:
+            return False
+        self._client.delete_object(Bucket=self.bucket, Key=self._object_key(key))
+        self._drop_cached(head)
+        return True
+
+    def delete_prefix(self, prefix: str) -> int:
+        full = self._object_key(prefix.rstrip("/")) + "/"
+        count = 0
+        for page in self._client.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=full):
+            keys = [obj["Key"] for obj in page.get("Contents", [])]
+            for key in keys:
+                try:
+                    self._drop_cached(self._client.head_object(Bucket=self.bucket, Key=key))
+                except Exception as exc:
+                    if not _is_missing(exc):
+                        raise
+            if keys:
+                self._client.delete_objects(Bucket=self.bucket,
+                                            Delete={"Objects": [{"Key": k} for k in keys], "Quiet": True})
+            count += len(keys)
+        return count
+
+    def _drop_cached(self, head: dict[str, Any]) -> None:
+        """This process's downloaded copy (local_path), named by content hash as local_path names it."""
+        expected = head.get("Metadata", {}).get(SHA256_META)
+        name = expected or "etag-" + str(head.get("ETag", "")).strip('"')
+        (self.cache_dir / name[:2] / name).unlink(missing_ok=True)
+
+
 def open_s3_blob_store(url: str, cache_dir: Path, env: Mapping[str, str] | None = None) -> S3BlobStore:
     """``s3://bucket/optional/prefix``. The endpoint comes from IMPRINT_S3_ENDPOINT_URL (MinIO and other
     S3-compatible servers) or boto3's own configuration (AWS_ENDPOINT_URL, ~/.aws); credentials and region
