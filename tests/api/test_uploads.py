@@ -5,13 +5,15 @@ from __future__ import annotations
 
 import io
 import json
-from datetime import UTC, datetime
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from alibabacloud_tea_openapi import models as open_api_models
 from alibabacloud_tea_openapi.exceptions import ClientException
 from alibabacloud_tea_util import models as util_models
-from apikit import Server, png_bytes, wait_for
+from apikit import Server, png_bytes, running, settings_for, wait_for
 from Tea.exceptions import TeaException
 
 from imprint.service import accounts, keys, policies, users
@@ -68,6 +70,20 @@ def test_upload_then_train_on_it(server: Server) -> None:
         m.Personalizedtxt2imgQueryModelTrainStatusRequest(model_id=job["modelId"])).body,
         lambda body: body.data.model_train_status)
     assert status.data.model_train_status == "FINISHED", status.to_map()
+    # An upload serves the training that names it: rows and blobs are gone once it has ended.
+    assert not _upload_rows(server, [a["uploadId"] for a in answers])
+    assert not _upload_blobs(server)
+
+
+def _upload_rows(server: Server, ids: list[str]) -> list[UploadRow]:
+    with server.runtime.services.sessions() as s:
+        return [row for i in ids if (row := s.get(UploadRow, i)) is not None]
+
+
+def _upload_blobs(server: Server, ids: list[str] | None = None) -> list[Path]:
+    root = server.runtime.services.settings.blob_root / "uploads"
+    found = [p for p in root.rglob("*") if p.is_file()] if root.exists() else []
+    return [p for p in found if ids is None or p.name in ids]
 
 
 def test_photos_are_kept_under_the_callers_account(server: Server) -> None:
@@ -169,3 +185,31 @@ def test_uploading_is_its_own_ram_action(server: Server) -> None:
     assert "aicontent:Personalizedtxt2imgUploadImage" in caught.value.message
     uploader = ram_user(server, "aicontent:Personalizedtxt2imgUploadImage")
     assert upload(server, png_bytes(40), **uploader)["data"]["imageUrl"].startswith("imprint://upload/")
+
+
+def test_deleting_a_model_removes_the_uploads_it_names(server: Server) -> None:
+    ids = [upload(server, png_bytes(20 + i))["data"]["uploadId"] for i in range(2)]
+    job = call(server, "Personalizedtxt2imgAddModelTrainJob", "/api/v1/personalizedtxt2img/addModelTrainJob",
+               {"name": "short-lived", "objectType": "dog", "trainSteps": 500,
+                "imageUrl": [f"imprint://upload/{i}" for i in ids]})["data"]
+    call(server, "Personalizedtxt2imgDeleteModel", "/api/v1/personalizedtxt2img/deleteModel",
+         {"modelId": job["modelId"]})
+    assert not _upload_rows(server, ids)
+    deadline = time.monotonic() + 30  # a training that had started removes what it read when it stops
+    while _upload_blobs(server, ids):
+        assert time.monotonic() < deadline, _upload_blobs(server, ids)
+        time.sleep(0.1)
+
+
+def test_retention_sweeps_uploads_never_trained_on(tmp_path: Path, base_model: Path) -> None:
+    settings = settings_for(tmp_path, base_model, retention_days=1, retention_sweep_s=0.1)
+    with running(settings) as own:
+        sweeper = own.runtime.sweeper
+        assert sweeper is not None
+        upload_id = upload(own, png_bytes(30))["data"]["uploadId"]
+        assert _upload_rows(own, [upload_id]) and _upload_blobs(own, [upload_id])
+        sweeper.clock = lambda: _now() + timedelta(days=1, minutes=1)
+        deadline = time.monotonic() + 30
+        while _upload_rows(own, [upload_id]) or _upload_blobs(own, [upload_id]):
+            assert time.monotonic() < deadline, "the upload was never swept"
+            time.sleep(0.1)

@@ -178,3 +178,47 @@ def test_help_separates_client_and_server_commands(tmp_path: Path) -> None:
     text = run(["--help"], env_for(tmp_path)).stdout
     order = [text.index(s) for s in ("Client", " train ", "Server administration", " serve ")]
     assert order == sorted(order)
+
+
+@pytest.mark.slow
+def test_export_controls_cancel_and_delete(server: Server, tmp_path: Path) -> None:
+    env = env_for(tmp_path, ALIBABA_CLOUD_ACCESS_KEY_ID=server.access_key_id,
+                  ALIBABA_CLOUD_ACCESS_KEY_SECRET=server.secret, IMPRINT_ENDPOINT=f"http://{server.endpoint}")
+    trained = json.loads(run(["train", *photos(tmp_path), "--object-type", "dog", "--name", "ctl", "--steps",
+                              "2", "--json"], env).stdout)
+    model_id = trained["modelId"]
+
+    exported = run(["models", "export", model_id, "--out", str(tmp_path), "--json"], env)
+    assert exported.returncode == 0, exported.stderr
+    file = Path(json.loads(exported.stdout)["file"])
+    assert file == tmp_path / f"{model_id}.safetensors"
+    from safetensors import safe_open
+
+    with safe_open(str(file), "pt") as adapter:
+        assert list(adapter.keys())
+
+    gen = run(["generate", model_id, "a <special-token>", "--out", str(tmp_path / "c"), "--steps", "3",
+               "--scheduler", "euler_a", "--negative-prompt", "blurry", "--json"], env)
+    assert gen.returncode == 0, gen.stderr
+    job = json.loads(run(["jobs", "show", json.loads(gen.stdout)["inferenceJobId"], "--json"], env).stdout)
+    assert job["controls"]["scheduler"] == "euler_a" and job["controls"]["steps"] == 3
+    bad = run(["generate", model_id, "a <special-token>", "--scheduler", "nope"], env)
+    assert bad.returncode == 1 and "scheduler" in bad.stderr and "B_PARAMETER_INVALID_EXCEPTION" in bad.stderr
+
+    long = json.loads(run(["train", *photos(tmp_path), "--object-type", "dog", "--name", "long", "--steps",
+                           "500", "--no-wait", "--json"], env).stdout)
+    for _ in range(2):  # cancelling twice is harmless
+        cancelled = run(["jobs", "cancel", long["modelId"], "--json"], env)
+        assert cancelled.returncode == 0, cancelled.stderr
+        answer = json.loads(cancelled.stdout)
+        assert (answer["jobStatus"], answer["failureReason"]) == ("TRAINING_TERMINATED", "cancelled")
+
+    deleted = run(["models", "delete", model_id, "--yes", "--json"], env)
+    assert deleted.returncode == 0, deleted.stderr
+    assert json.loads(deleted.stdout)["deletedImages"] == 1
+    gone = run(["models", "show", model_id], env)
+    assert gone.returncode == 1 and "B_MODEL_TRAIN_JOB_NOT_EXIST" in gone.stderr
+    refused = run(["models", "delete", long["modelId"]], env)  # no terminal to confirm on, no --yes
+    assert refused.returncode != 0
+    still = json.loads(run(["models", "show", long["modelId"], "--json"], env).stdout)
+    assert still["modelId"] == long["modelId"]

@@ -14,9 +14,14 @@ from typing import Any
 import pytest
 from api.apikit import Server
 from PIL import Image
-from selenium.common.exceptions import NoAlertPresentException, StaleElementReferenceException
+from selenium.common.exceptions import (
+    NoAlertPresentException,
+    NoSuchElementException,
+    StaleElementReferenceException,
+)
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
+from selenium.webdriver.support.ui import Select
 
 from imprint.auth.signer import ClientCredentials
 from imprint.cli.client.api import ImprintClient
@@ -43,13 +48,13 @@ def photo_files(folder: Path) -> list[Path]:
 
 
 def until(check: Callable[[], Any], timeout: float = 60, what: str = "the page") -> Any:
-    """Polls `check`; the page re-renders its lists as it polls, so an element found a moment ago may
-    be gone: that counts as not yet."""
+    """Polls `check`; the page renders as it polls, so an element not there yet, or found a moment
+    ago and re-rendered since, counts as not yet."""
     deadline = time.monotonic() + timeout
     while True:
         try:
             value = check()
-        except StaleElementReferenceException:
+        except (StaleElementReferenceException, NoSuchElementException):
             value = None
         if value:
             return value
@@ -234,6 +239,10 @@ def test_photos_to_gallery(browser: WebDriver, server: Server, tmp_path: Path, d
     count.clear()
     count.send_keys("2")
     by_id(browser, "seed").send_keys("7")
+    browser.find_element(By.CSS_SELECTOR, "#controls summary").click()
+    by_id(browser, "steps").send_keys("3")
+    Select(by_id(browser, "scheduler")).select_by_value("euler_a")
+    by_id(browser, "negative-prompt").send_keys("blurry")
     by_id(browser, "generate-button").click()
 
     loaded = "[data-testid=image][data-loaded='1']"
@@ -255,7 +264,47 @@ def test_photos_to_gallery(browser: WebDriver, server: Server, tmp_path: Path, d
     saved = until(lambda: [p for p in downloads.iterdir() if p.suffix == ".png"], what="the download")
     with Image.open(io.BytesIO(saved[0].read_bytes())) as image:
         assert image.format == "PNG" and image.width == natural
+    by_id(browser, "lightbox-close").click()
+
+    # The controls reached the job as asked.
+    model_id = browser.execute_script("return decodeURIComponent(location.hash.split('/').pop())")
+    job_id = by_id(browser, "gallery").find_element(By.CSS_SELECTOR, "[data-testid=job]").get_attribute(
+        "data-job-id")
+    with client_for(server) as c:
+        controls = c.inference_job(job_id).data["controls"]
+    assert (controls["steps"], controls["scheduler"], controls["negativePrompt"]) == (3, "euler_a", "blurry")
+
+    by_id(browser, "download-adapter").click()
+    until(lambda: (downloads / f"{model_id}.safetensors").is_file(), what="the adapter download")
+
+    by_id(browser, "delete-model").click()
+    browser.save_screenshot(str(screenshots / "09-delete-confirm.png"))
+    by_id(browser, "confirm-delete").click()
+    until(lambda: not by_id(browser, "model-view").is_displayed() and not [
+        e for e in browser.find_elements(By.CSS_SELECTOR, "[data-testid=model]")
+        if e.get_attribute("data-model-id") == model_id], what="the model to go")
+    with client_for(server) as c:
+        assert model_id not in [m["modelId"] for m in c.list_models()]
     assert no_alert(browser)
+
+
+def client_for(server: Server) -> ImprintClient:
+    return ImprintClient(f"http://{server.endpoint}", ClientCredentials(server.access_key_id, server.secret))
+
+
+def test_cancel_a_training(browser: WebDriver, server: Server, tmp_path: Path, screenshots: Path) -> None:
+    with client_for(server) as c:
+        url = c.upload_image(photo_files(tmp_path)[1].read_bytes())["imageUrl"]
+        model_id = c.add_model_train_job(name="Too long", object_type="dog", image_urls=[url],
+                                         train_steps=2000)["modelId"]
+    sign_in(browser, server)
+    browser.get(f"http://{server.endpoint}/console/#/model/{model_id}")
+    until(lambda: shown(browser, "cancel-training"), what="the cancel button").click()
+    failure = until(lambda: shown(browser, "model-failure"), what="the cancelled training")
+    assert failure.text == "cancelled"
+    assert by_id(browser, "model-progress").text.startswith("TRAINING_TERMINATED")
+    assert not browser.find_elements(By.ID, "cancel-training")
+    browser.save_screenshot(str(screenshots / "10-cancelled.png"))
 
 
 def test_pasted_urls_and_a_failure_reason(browser: WebDriver, server: Server, screenshots: Path) -> None:
