@@ -67,6 +67,7 @@ OPS: dict[str, tuple[str, str, str]] = {
             ("deleteModel", "DeleteModel", "POST"),
             ("deleteInferenceJob", "DeleteInferenceJob", "POST"),
             ("downloadModel", "DownloadModel", "GET"),
+            ("uploadImage", "UploadImage", "POST"),
         ]
     },
 }

@@ -39,6 +39,7 @@ PARAMS: dict[str, tuple[str, ...]] = {
     "deleteModel": ("modelId",),
     "deleteInferenceJob": ("inferenceJobId",),
     "downloadModel": ("modelId", "format", "encodeFormat"),
+    "uploadImage": (),  # its body is a photo: fuzzed JSON bodies are refused as not an image
 }
 
 # Query values travel as UTF-8, which cannot hold a lone surrogate; JSON bodies can (as \ud800).

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from alibabacloud_aicontent20240611 import models as m
 from alibabacloud_tea_openapi.exceptions import ClientException
-from seckit import ALLOW_ALL, OPS, Key, SecServer, policy
+from seckit import ALLOW_ALL, OPS, Key, SecServer, png, policy
 
 DENIED = "B_PERMISSION_DENIED_EXCEPTION"
 QUERIES_ONLY = policy(
@@ -41,6 +41,7 @@ PARAMS: dict[str, dict[str, Any]] = {
     "deleteModel": {"body": {"modelId": "dog_missing"}},
     "deleteInferenceJob": {"body": {"inferenceJobId": "987654321"}},
     "downloadModel": {"query": {"modelId": "dog_missing"}},
+    "uploadImage": {"raw": png(1), "content_type": "application/octet-stream"},
 }
 
 

@@ -31,6 +31,7 @@ from imprint.api.services import Services
 from imprint.api.unsigned import unsigned_routes
 from imprint.auth.principal import Principal
 from imprint.auth.verifier import replayed
+from imprint.console.routes import console_routes
 from imprint.queue.base import QueueUnavailable
 from imprint.service import runs
 from imprint.store.nonces.batch import ClaimBatcher
@@ -57,7 +58,9 @@ class Dispatcher:
         try:
             op = self._route(scope)
             head = Head.of(scope)
-            limit = self.services.settings.max_body_bytes
+            settings = self.services.settings
+            # An upload's body is the photo itself, as large as one training image may be.
+            limit = settings.max_image_bytes if op.raw_body else settings.max_body_bytes
             body = await read_asgi_body(receive, head.first("content-length"), limit)
             now = self.services.clock()
             verified = authenticate(self.services, head, body=body, action=op.action, now=now)
@@ -98,9 +101,10 @@ class Dispatcher:
         """Runs a call that passed the auth steps: the handler in a transaction, its jobs after the commit."""
         services = self.services
         params = Params.from_wire(head.scope.get("query_string", b""), body, head.first("content-type") or "",
-                                  has_body=op.method == "POST")
+                                  has_body=op.method == "POST" and not op.raw_body)
         call = Call(principal=principal, params=params, services=services, request_id=request_id,
-                    if_none_match=head.first("if-none-match"), now=now, memory_only=memory_only)
+                    if_none_match=head.first("if-none-match"), now=now, memory_only=memory_only,
+                    body=body if op.raw_body else b"")
         try:
             reply = op.handler(call)
             call.commit()
@@ -137,7 +141,7 @@ def create_app(services: Services) -> Starlette:
     # One catch-all route: the operation table, not the framework, decides what exists.
     methods = ["GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS"]
     mock = services.settings.mock
-    app = Starlette(routes=[admin_mount(services), *unsigned_routes(services),
+    app = Starlette(routes=[admin_mount(services), *unsigned_routes(services), *console_routes(),
                             Route("/health", health_endpoint(services), methods=["GET", "HEAD"]),
                             Route("/{path:path}", dispatcher, methods=methods)],
                     middleware=[Middleware(Observe, mock=mock)],

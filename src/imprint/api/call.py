@@ -40,6 +40,8 @@ class Call:
     now: datetime
     # Served on the event loop: the call may use the caches but not the database.
     memory_only: bool = False
+    # The raw request body, for operations whose body is their payload (Operation.raw_body).
+    body: bytes = b""
     after_commit: list[tuple[str, int]] = field(default_factory=list)
     _session: Session | None = field(default=None, init=False, repr=False)
 

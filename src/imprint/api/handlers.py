@@ -1,4 +1,4 @@
-"""The nine operations: parse, one service call, wrap. Named after the operation they serve."""
+"""The operations: parse, one service call, wrap. Named after the operation they serve."""
 
 from __future__ import annotations
 
@@ -19,7 +19,8 @@ from imprint.api.validation import (
     strength,
     train_steps,
 )
-from imprint.service import assets, inference, runs, training
+from imprint.ingest import FetchPolicy
+from imprint.service import assets, inference, runs, training, uploads
 from imprint.service.states import Status
 
 MAX_NAME = 256
@@ -29,9 +30,11 @@ def add_model_train_job(call: Call) -> Reply:
     p, s = call.params, call.services.settings
     name = p.text("name", max_length=MAX_NAME)
     kind = known_object_type(object_type(p), call.services.vocabulary(), call.services.known_object_types)
+    urls = image_urls(p, max_items=s.max_images_per_job)
+    uploads.check_upload_urls(call.session, account_id=call.account_id, urls=urls)
     job = training.submit_train_job(
         call.session, account_id=call.account_id, user_id=call.user_id, name=name, object_type=kind,
-        image_urls=image_urls(p, max_items=s.max_images_per_job),
+        image_urls=urls,
         train_steps=train_steps(p, s), now=call.now, account_limit=s.max_active_jobs_per_account,
         callback_url=callback_url(p))
     if job.status == Status.SUBMITTED:
@@ -85,9 +88,10 @@ def query_image_asset(call: Call) -> Reply:
 def add_pre_model_inference_job(call: Call) -> Reply:
     p, s = call.params, call.services
     text = prompt(p, s.settings)
+    urls = image_urls(p, max_items=s.settings.max_images_per_job)
+    uploads.check_upload_urls(call.session, account_id=call.account_id, urls=urls)
     job = inference.submit_premodel_job(
-        call.session, account_id=call.account_id, user_id=call.user_id,
-        image_urls=image_urls(p, max_items=s.settings.max_images_per_job), prompt=text,
+        call.session, account_id=call.account_id, user_id=call.user_id, image_urls=urls, prompt=text,
         object_type=inference.object_type_from_prompt(text, s.known_object_types, s.settings.v2_object_type),
         train_steps=train_steps(p, s.settings), image_number=image_number(p), seed=seed(p),
         strength=strength(p), controls=controls(p, s.settings),
@@ -109,3 +113,10 @@ def query_image_asset_from_image_id(call: Call) -> Reply:
     image = assets.find_image_by_id(call.open_session, account_id=call.account_id, image_id=p.text("imageId"),
                                     blobs=call.services.blobs, cache=call.services.assets)
     return image_response(image, fmt, if_none_match=call.if_none_match, request_id=call.request_id)
+
+
+def upload_image(call: Call) -> Reply:
+    s = call.services
+    item = uploads.store_upload(call.session, s.blobs, account_id=call.account_id, data=call.body,
+                                policy=FetchPolicy(max_bytes=s.settings.max_image_bytes), now=call.now)
+    return Ok(wire.upload(item))

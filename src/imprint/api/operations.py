@@ -22,6 +22,9 @@ class Operation:
     handler: Callable[[Call], Reply]
     # The RAM action a policy names (contract §2); only #7's differs from "aicontent:" + action.
     ram_name: str | None = None
+    # The body is the payload itself (a photo's bytes), not parameters; it may be as large as one
+    # training image (Settings.max_image_bytes) instead of the parameter body's cap.
+    raw_body: bool = False
 
     @property
     def ram_action(self) -> str:
@@ -54,6 +57,8 @@ OPERATIONS: tuple[Operation, ...] = (
     Operation("Personalizedtxt2imgDeleteInferenceJob", "POST", PREFIX + "deleteInferenceJob",
               jh.delete_inference_job),
     Operation("Personalizedtxt2imgDownloadModel", "GET", PREFIX + "downloadModel", jh.download_model),
+    Operation("Personalizedtxt2imgUploadImage", "POST", PREFIX + "uploadImage", h.upload_image,
+              raw_body=True),
 )
 
 BY_PATH: dict[str, Operation] = {op.path: op for op in OPERATIONS}

@@ -9,6 +9,7 @@ from imprint.api.urls import redacted
 from imprint.service.domain import InferenceJob, TrainJob
 from imprint.service.eta import eta_seconds
 from imprint.service.states import Status, is_terminal
+from imprint.service.uploads import Upload
 
 
 def timestamp(value: datetime) -> str:
@@ -65,3 +66,8 @@ def failure_notice(status: str, reason: str | None) -> tuple[str, str] | None:
     if status == Status.FINISHED or not is_terminal(status):
         return None
     return status, reason or status
+
+
+def upload(item: Upload) -> dict[str, Any]:
+    return {"uploadId": item.id, "imageUrl": item.url, "format": item.format, "width": item.width,
+            "height": item.height, "size": item.size, "sha256": item.sha256}

@@ -1,5 +1,8 @@
-"""The `imprint` command: `serve`, `worker`, and the management groups `accounts`, `users`, `keys`, `policies`
-and `admin` (each in its own module, all calling the same service functions as the admin API)."""
+"""The `imprint` command. Two kinds of commands share it, each in its own help panel: the client
+commands (`login`, `train`, `generate`, `models`, `jobs`; imprint.cli.client), which call any imprint
+server over its signed API as an outside client would, and the server administration (`serve`,
+`worker`, `eval`, and the management groups `accounts`, `users`, `keys`, `policies` and `admin`, which
+work on the server's own data and call the same service functions as the admin API)."""
 
 from __future__ import annotations
 
@@ -10,6 +13,7 @@ import typer
 
 from imprint.auth.connection import TrustedProxies
 from imprint.cli import accounts, admin, draw, evaluate, init, keys, policies, users, webhooks, worker
+from imprint.cli.client import generate, jobs, login, models, train
 from imprint.cli.common import (
     BlobUrl,
     Captioner,
@@ -25,18 +29,27 @@ from imprint.cli.common import (
 from imprint.cli.common import fail as _fail
 from imprint.config import Settings, bundled_base_model, default_data_dir, default_workers
 
+CLIENT = "Client: use an imprint server (any host, signed API)"
+SERVER = "Server administration (on the server's host, its data directory)"
+TOOLS = "Tools (local, no server)"
+
 app = typer.Typer(help="imprint: self-hosted personalized text-to-image, AiContent-compatible.",
                   no_args_is_help=True)
-app.add_typer(accounts.app, name="accounts")
-app.add_typer(users.app, name="users")
-app.add_typer(keys.app, name="keys")
-app.add_typer(policies.app, name="policies")
-app.add_typer(admin.app, name="admin")
-app.add_typer(webhooks.app, name="webhooks")
-app.command("worker")(worker.worker)
-app.command("eval")(evaluate.evaluate)
-app.command("init")(init.init)
-app.command("draw")(draw.draw)
+app.command("login", rich_help_panel=CLIENT)(login.login)
+app.command("train", rich_help_panel=CLIENT)(train.train)
+app.command("generate", rich_help_panel=CLIENT)(generate.generate)
+app.add_typer(models.app, name="models", rich_help_panel=CLIENT)
+app.add_typer(jobs.app, name="jobs", rich_help_panel=CLIENT)
+app.add_typer(accounts.app, name="accounts", rich_help_panel=SERVER)
+app.add_typer(users.app, name="users", rich_help_panel=SERVER)
+app.add_typer(keys.app, name="keys", rich_help_panel=SERVER)
+app.add_typer(policies.app, name="policies", rich_help_panel=SERVER)
+app.add_typer(admin.app, name="admin", rich_help_panel=SERVER)
+app.add_typer(webhooks.app, name="webhooks", rich_help_panel=SERVER)
+app.command("worker", rich_help_panel=SERVER)(worker.worker)
+app.command("eval", rich_help_panel=SERVER)(evaluate.evaluate)
+app.command("init", rich_help_panel=SERVER)(init.init)
+app.command("draw", rich_help_panel=TOOLS)(draw.draw)
 
 
 def _print_version(value: bool) -> None:
@@ -63,7 +76,7 @@ def _proxies(values: Sequence[str]) -> tuple[str, ...]:
     return entries
 
 
-@app.command()
+@app.command(rich_help_panel=SERVER)
 def serve(
     data_dir: DataDir = default_data_dir(),
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
@@ -173,7 +186,8 @@ def serve(
             console.print("[bold]Created account and AccessKey (the secret is shown only this once):[/bold]")
             console.print(f"  account id        {k.account_id}\n  AccessKey ID      {k.access_key_id}\n"
                           f"  AccessKey secret  {k.secret}")
-        console.print(f"imprint serving on http://{host}:{port} (data in {data_dir})"
+        console.print(f"imprint serving on http://{host}:{port} (data in {data_dir}); "
+                      f"web console: http://{host}:{port}/console"
                       + (" [bold]in mock mode: no model, placeholder results[/bold]" if mock else ""))
         run_server(runtime, host=host, port=port, workers=worker_count, access_log=access_log)
     finally:

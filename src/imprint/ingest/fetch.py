@@ -28,6 +28,7 @@ from imprint.ingest.pinning import (
     system_resolver,
 )
 from imprint.ingest.policy import FetchPolicy, URLRejected
+from imprint.ingest.uploads import NotAnUpload, UploadReader, is_upload_url, upload_id_of
 
 log = logging.getLogger(__name__)
 
@@ -49,10 +50,13 @@ class ImageFetchError(Exception):
 
 def fetch_images(urls: list[str], policy: FetchPolicy, *, resolver: Resolver = system_resolver,
                  network: httpcore.NetworkBackend | None = None,
-                 ssl_context: ssl.SSLContext | None = None) -> list[Image.Image]:
+                 ssl_context: ssl.SSLContext | None = None,
+                 uploads: UploadReader | None = None) -> list[Image.Image]:
     """Every image, in order, or ImageFetchError naming each one that could not be used.
 
-    `resolver` and `network` are the seams tests use to control DNS and see every connection attempt.
+    `imprint://upload/<id>` URLs are read through `uploads` (bound to the job's account), never over
+    the network; without a reader they are refused. `resolver` and `network` are the seams tests use
+    to control DNS and see every connection attempt.
     """
     if not urls:
         raise ImageFetchError({}, "no image URLs were given")
@@ -64,7 +68,10 @@ def fetch_images(urls: list[str], policy: FetchPolicy, *, resolver: Resolver = s
     for index, url in enumerate(urls):
         shown = url if len(url) <= URL_IN_REASON else url[:URL_IN_REASON] + "..."
         try:
-            data = download(url, policy, resolver=resolver, network=network, ssl_context=context)
+            if is_upload_url(url):
+                data = _read_upload(url, uploads)
+            else:
+                data = download(url, policy, resolver=resolver, network=network, ssl_context=context)
             images.append(decode_image(data, policy))
         except (URLRejected, ImageRejected) as exc:
             reasons[index] = f"{shown}: {exc}"
@@ -79,6 +86,20 @@ def fetch_images(urls: list[str], policy: FetchPolicy, *, resolver: Resolver = s
     if reasons:
         raise ImageFetchError(reasons)
     return images
+
+
+def _read_upload(url: str, uploads: UploadReader | None) -> bytes:
+    try:
+        upload_id = upload_id_of(url)
+    except NotAnUpload as exc:
+        raise URLRejected(str(exc)) from None
+    if uploads is None:
+        raise URLRejected("uploaded photos cannot be used here")
+    try:
+        return uploads(upload_id)
+    except KeyError:
+        # The same words whether the upload never existed or belongs to another account.
+        raise URLRejected("no such upload in this account") from None
 
 
 def download(url: str, policy: FetchPolicy, *, resolver: Resolver = system_resolver,

@@ -19,6 +19,7 @@ from imprint.service.blob_names import images_prefix, training_photos_prefix
 from imprint.service.cancel import cancel_running_jobs
 from imprint.service.inference import find_inference_row
 from imprint.service.training import find_model_row
+from imprint.service.uploads import forget_uploads
 from imprint.store.blobs.base import BlobStore
 from imprint.store.rows import ImageAssetRow, InferenceJobRow, TrainJobRow
 
@@ -73,6 +74,8 @@ def remove_model(session: Session, model: TrainJobRow, removal: Removal, *, now:
     if model.adapter_key:
         removal.blob_keys.append(model.adapter_key)
     removal.blob_prefixes.append(training_photos_prefix(model.account_id, model.model_id))
+    # Uploads it names that its training has not used up yet (it removes them when it ends).
+    removal.blob_keys += forget_uploads(session, account_id=model.account_id, urls=model.image_urls)
     removal.model_ids.append(model.model_id)
     session.flush()
     session.delete(model)

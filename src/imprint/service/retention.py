@@ -13,6 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from imprint.service.deletion import Removal, remove_blobs, remove_job, remove_model
+from imprint.service.uploads import forget_expired_uploads
 from imprint.store.blobs.base import BlobStore
 from imprint.store.rows import InferenceJobRow, TrainJobRow
 
@@ -32,6 +33,8 @@ def sweep(session: Session, *, blobs: BlobStore, now: datetime, max_age: timedel
             remove_model(session, session.get_one(TrainJobRow, job.train_job_id), removal, now=now)
         else:
             remove_job(session, job, removal, now=now)
+    # Uploads never trained on (those a training used are gone already).
+    removal.blob_keys += forget_expired_uploads(session, cutoff=cutoff)
     session.flush()
     remove_blobs(blobs, removal)
     return removal

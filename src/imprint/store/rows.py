@@ -1,4 +1,5 @@
-"""ORM rows: the stored shape of accounts, RAM users and policies, keys, jobs and image assets.
+"""ORM rows: the stored shape of accounts, RAM users and policies, keys, jobs, image assets and
+uploaded photos.
 Every job row carries its tenant."""
 
 from __future__ import annotations
@@ -169,3 +170,23 @@ class ImageAssetRow(Base):
     __table_args__ = (Index("ux_image_assets_prompt_image", "prompt_id", "image_id", unique=True),
                       Index("ix_image_assets_account_image", "account_id", "image_id"),
                       {"sqlite_autoincrement": True})
+
+
+class UploadRow(Base):
+    """A photo uploaded to train on (uploadImage); its bytes are the blob at `blob_key`. The row is
+    what makes it findable per account and sweepable by age."""
+
+    __tablename__ = "uploads"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    account_id: Mapped[str] = mapped_column(String(32))
+    blob_key: Mapped[str] = mapped_column(String(256))
+    sha256: Mapped[str] = mapped_column(String(64))
+    size: Mapped[int] = mapped_column(Integer)
+    format: Mapped[str] = mapped_column(String(8))
+    width: Mapped[int] = mapped_column(Integer)
+    height: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+
+    __table_args__ = (Index("ix_uploads_account", "account_id"),
+                      Index("ix_uploads_created_at", "created_at"))

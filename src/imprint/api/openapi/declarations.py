@@ -68,7 +68,22 @@ TRAIN_JOB: Schema = {
     },
 }
 
-SCHEMAS: dict[str, Schema] = {"InferenceJob": INFERENCE_JOB, "TrainJob": TRAIN_JOB}
+UPLOAD: Schema = {
+    "type": "object",
+    "required": ["uploadId", "imageUrl", "format", "width", "height", "size", "sha256"],
+    "properties": {
+        "uploadId": {"type": "string", "pattern": "^[0-9a-f]{32}$"},
+        "imageUrl": {"type": "string", "pattern": "^imprint://upload/[0-9a-f]{32}$",
+                     "description": "For imageUrl of addModelTrainJob or addPreModelInferenceJob."},
+        "format": {"type": "string"},
+        "width": {"type": "integer", "minimum": 1},
+        "height": {"type": "integer", "minimum": 1},
+        "size": {"type": "integer", "minimum": 1},
+        "sha256": {"type": "string", "pattern": "^[0-9a-f]{64}$"},
+    },
+}
+
+SCHEMAS: dict[str, Schema] = {"InferenceJob": INFERENCE_JOB, "TrainJob": TRAIN_JOB, "Upload": UPLOAD}
 
 
 def ref(name: str) -> Schema:
@@ -102,7 +117,8 @@ PROMPT: Schema = {"type": "string", "minLength": 1, "maxLength": 2000,
                   "pattern": "^[^\\u0000]*\\S[^\\u0000]*$", "description": "Not blank."}
 URL: Schema = {"type": "string", "minLength": 1, "maxLength": 2048, "pattern": NO_NUL}
 URLS: Schema = {"type": "array", "items": URL, "minItems": 1, "maxItems": 50,
-                "description": "http(s) URLs of the photos; only public addresses are fetched."}
+                "description": "http(s) URLs of the photos (only public addresses are fetched), or "
+                               "imprint://upload/<id> URLs of the caller's uploads (uploadImage)."}
 SEED = Param("seed", {"type": "integer", "minimum": -1, "maximum": 2147483647},
              description="-1 or absent: the service picks one and keeps it.")
 IMAGE_NUMBER = Param("imageNumber", {"type": "integer", "minimum": 1},
@@ -200,4 +216,8 @@ DECLARATIONS: dict[str, Declaration] = {
         (MODEL_ID, Param("format", {"type": "string", "enum": ["safetensors", "kohya", "diffusers"]}),
          ENCODE_FORMAT),
         None, ("jobs",), files=("application/octet-stream", "application/zip", "text/plain")),
+    "Personalizedtxt2imgUploadImage": Declaration(
+        "Upload one photo (the request body: JPEG, PNG, WebP, GIF or BMP, up to 20 MB) to train on; "
+        "its imageUrl names it in imageUrl of a training job of the same account.",
+        (), ref("Upload"), ("uploads",)),
 }

@@ -23,7 +23,7 @@ ERRORS = {
     "403": "RAM policies do not allow this action for the caller.",
     "404": "The model, job or image does not exist for this account, or the AccessKey is unknown.",
     "405": "The path exists with another method.",
-    "413": "The body is over 1 MiB.",
+    "413": "The body is over its limit: 1 MiB, or 20 MB for the photo of uploadImage.",
     "429": "The AccessKey is over its request rate; Retry-After says when to come back.",
 }
 SIGNING = (
@@ -79,7 +79,10 @@ def operation_object(op: Operation, decl: Declaration) -> dict[str, Any]:
         "description": f"RAM action `{op.ram_action}`; send `x-acs-action: {op.action}`.",
         "responses": responses,
     }
-    if op.method == "POST":
+    if op.raw_body:
+        item["requestBody"] = {"required": True, "description": "The photo's bytes.", "content": {
+            "application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}}
+    elif op.method == "POST":
         item["requestBody"] = _body(decl.params)
     elif decl.params:
         item["parameters"] = _query(decl.params)
