@@ -45,7 +45,7 @@ def migrate(engine: Engine) -> None:
         if sqlite:
             # Rebuilding a table (Alembic's batch mode: copy, drop, rename) drops the old one, which
             # SQLite checks as a delete of every row another table references, although the copy with
-            # the same ids takes its place (0003). So the check is off while migrating and the whole
+            # the same ids takes its place (0005). So the check is off while migrating and the whole
             # database is checked at the end. SQLite changes it only outside a transaction: this is
             # the first statement, and pysqlite begins one only at the first write.
             conn.exec_driver_sql("PRAGMA foreign_keys = OFF")

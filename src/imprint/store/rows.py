@@ -110,7 +110,7 @@ class TrainJobRow(Base):
     # A raw-HTTP caller's `callbackUrl`: told of this job's start and end like a registered endpoint.
     callback_url: Mapped[str | None] = mapped_column(Text, nullable=True)
 
-    # sqlite_autoincrement: a deleted row's id is never handed out again (migration 0003).
+    # sqlite_autoincrement: a deleted row's id is never handed out again (migration 0005).
     __table_args__ = (Index("ix_train_jobs_account_origin", "account_id", "origin", "id"),
                       Index("ix_train_jobs_status", "status"), {"sqlite_autoincrement": True})
 

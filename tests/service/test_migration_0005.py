@@ -1,4 +1,4 @@
-"""Migration 0003 on a SQLite database that already holds jobs: rows and references survive, and a
+"""Migration 0005 on a SQLite database that already holds jobs: rows and references survive, and a
 deleted job's id is never handed out again (a client polling it must not read a newer job)."""
 
 from __future__ import annotations

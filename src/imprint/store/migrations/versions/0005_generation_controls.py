@@ -1,7 +1,7 @@
 """Generation controls of an inference job; job and image ids never reused after a delete
 
-Revision ID: 0003
-Revises: 0006
+Revision ID: 0005
+Revises: 0004
 
 `controls` NULL means none were asked for: the engine's and the base model's defaults apply, as
 before. On SQLite, an INTEGER PRIMARY KEY without AUTOINCREMENT hands the largest id out again once
@@ -14,8 +14,8 @@ imprint.store.db.migrate arranges (and then checks every reference).
 import sqlalchemy as sa
 from alembic import op
 
-revision = '0003'
-down_revision = '0006'  # after main's head (0004, 0006), so a database already there gets it too
+revision = '0005'
+down_revision = '0004'
 branch_labels = None
 depends_on = None
 

@@ -1,14 +1,14 @@
 """Job warnings (inputs capped, cut or unlikely to work) and the time a job started running (ETA)
 
-Revision ID: 0006
-Revises: 0004
+Revision ID: 0004
+Revises: 0003
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = '0006'
-down_revision = '0004'
+revision = '0004'
+down_revision = '0003'
 branch_labels = None
 depends_on = None
 
