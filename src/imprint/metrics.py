@@ -34,6 +34,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from imprint.store.rows import InferenceJobRow, TrainJobRow
 
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
+# prometheus_client picks where samples go when it is imported; a scrape must read them from there,
+# even if the variable is set later in this process (for the API worker processes it starts).
+MULTIPROCESS = bool(os.environ.get(MULTIPROC_ENV))
 
 REQUESTS = Counter("imprint_requests_total", "API requests by operation and HTTP status.",
                    ["operation", "status"])
@@ -116,7 +119,7 @@ def prepare_multiprocess_dir(path: Path) -> None:
 def exposition(sessions: sessionmaker[Session] | None) -> tuple[bytes, str]:
     """The text a scrape gets: this process's metrics, or every process's in multiprocess mode, then
     the database's job counts (two expositions of distinct metric names read as one)."""
-    if os.environ.get(MULTIPROC_ENV):
+    if MULTIPROCESS:
         registry = CollectorRegistry()
         multiprocess.MultiProcessCollector(registry)
     else:

@@ -72,6 +72,20 @@ def shown(driver: WebDriver, element_id: str) -> Any:
     return element if element.is_displayed() else None
 
 
+def click_shown(driver: WebDriver, element_id: str, what: str) -> None:
+    """Clicks the element once it is displayed; a page that polls re-renders it between finding it
+    and clicking it, so the click is retried on a fresh element."""
+
+    def click() -> bool:
+        element = shown(driver, element_id)
+        if element is None:
+            return False
+        element.click()
+        return True
+
+    until(click, what=what)
+
+
 def sign_in(driver: WebDriver, server: Server, secret: str | None = None, *, key_id: str | None = None,
             token: str | None = None) -> None:
     driver.get(f"http://{server.endpoint}/console")
@@ -299,7 +313,7 @@ def test_cancel_a_training(browser: WebDriver, server: Server, tmp_path: Path, s
                                          train_steps=2000)["modelId"]
     sign_in(browser, server)
     browser.get(f"http://{server.endpoint}/console/#/model/{model_id}")
-    until(lambda: shown(browser, "cancel-training"), what="the cancel button").click()
+    click_shown(browser, "cancel-training", what="the cancel button")
     failure = until(lambda: shown(browser, "model-failure"), what="the cancelled training")
     assert failure.text == "cancelled"
     assert by_id(browser, "model-progress").text.startswith("TRAINING_TERMINATED")

@@ -149,12 +149,18 @@ def test_contexts_caption_each_image_and_each_trains_every_step(
     family = base.family
     real_token_ids, real_encode = family.token_ids, family.encode_ids
 
+    # The family object is shared by the whole process: count only this thread's training, not a
+    # lane of an earlier test's server that may still be generating with the same family.
+    trainer = threading.get_ident()
+
     def spy_token_ids(pipe, batch):
-        texts.extend(batch)
+        if threading.get_ident() == trainer:
+            texts.extend(batch)
         return real_token_ids(pipe, batch)
 
     def spy_encode(encoders, ids, size):
-        encoded.append(ids[0].shape[0])
+        if threading.get_ident() == trainer:
+            encoded.append(ids[0].shape[0])
         return real_encode(encoders, ids, size)
 
     monkeypatch.setattr(family, "token_ids", spy_token_ids)
