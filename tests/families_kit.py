@@ -29,8 +29,9 @@ from diffusers import (
 )
 from transformers import CLIPTextConfig, CLIPTextModel, CLIPTextModelWithProjection, CLIPTokenizer
 
+from imprint.tiny.tokenizer import BOS, EOS, bytes_to_unicode
+
 VOCAB_GZ = Path(__file__).parent / "data" / "clip" / "bpe_simple_vocab_16e6.txt.gz"
-BOS, EOS = "<|startoftext|>", "<|endoftext|>"
 # SD's noise schedule, as its scheduler configs publish it.
 SD_SCHEDULE = dict(
     num_train_timesteps=1000, beta_start=0.00085, beta_end=0.012, beta_schedule="scaled_linear",
@@ -38,26 +39,12 @@ SD_SCHEDULE = dict(
 )
 
 
-def _bytes_to_unicode() -> dict[int, str]:
-    """CLIP's reversible map of bytes to printable characters (as in its simple_tokenizer.py)."""
-    bs = list(range(ord("!"), ord("~") + 1)) + list(range(ord("¡"), ord("¬") + 1))
-    bs += list(range(ord("®"), ord("ÿ") + 1))
-    cs = bs[:]
-    n = 0
-    for b in range(256):
-        if b not in bs:
-            bs.append(b)
-            cs.append(256 + n)
-            n += 1
-    return dict(zip(bs, map(chr, cs), strict=True))
-
-
 def save_clip_tokenizer(folder: Path, *, pad: str = EOS) -> CLIPTokenizer:
     """CLIP's tokenizer files (vocab.json, merges.txt), built from the BPE file the way CLIP builds its
     vocabulary: bytes, bytes + </w>, one entry per merge, then the two special tokens."""
     lines = gzip.decompress(VOCAB_GZ.read_bytes()).decode("utf-8").split("\n")
     merges = [tuple(line.split()) for line in lines[1 : 49152 - 256 - 2 + 1]]
-    symbols = list(_bytes_to_unicode().values())
+    symbols = list(bytes_to_unicode().values())
     vocab = symbols + [s + "</w>" for s in symbols] + ["".join(m) for m in merges] + [BOS, EOS]
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "vocab.json").write_text(json.dumps({t: i for i, t in enumerate(vocab)}), encoding="utf-8")

@@ -7,7 +7,7 @@ import json
 from typing import Any
 
 from alibabacloud_tea_openapi import utils_models as open_api_util_models
-from apikit import Server
+from apikit import Server, wait_for
 from darabonba.runtime import RuntimeOptions
 
 PREFIX = "/api/v1/personalizedtxt2img/"
@@ -69,3 +69,20 @@ def call_old(
         request.set_content_type("application/json")
     result: bytes = server.old_client().do_action_with_exception(request)
     return result
+
+
+def finished_inference(server: Server, job_id: str) -> dict[str, Any]:
+    """Polls queryInferenceJobInfo through the generic call until the job ends; it must have FINISHED."""
+    done = wait_for(
+        lambda: call_new(
+            server,
+            "Personalizedtxt2imgQueryInferenceJobInfo",
+            "queryInferenceJobInfo",
+            method="GET",
+            query={"inferenceJobId": job_id},
+        )["body"]["data"],
+        lambda d: d["jobStatus"],
+        timeout=120,
+    )
+    assert done["jobStatus"] == "FINISHED", done
+    return done

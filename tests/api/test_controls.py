@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 from alibabacloud_tea_openapi.exceptions import ClientException
-from apikit import Server, running, settings_for, train_model, wait_for
-from generic import call_new
+from apikit import Server, running, settings_for, train_model
+from generic import call_new, finished_inference
 from PIL import Image, ImageChops
 
 from imprint.engine.schedulers import SCHEDULERS
@@ -23,22 +23,6 @@ V2 = ("PersonalizedTextToImageAddInferenceJob", "addPreModelInferenceJob")
 
 def _submit(server: Server, op: tuple[str, str], body: dict[str, Any]) -> dict[str, Any]:
     return call_new(server, *op, body=body)["body"]["data"]
-
-
-def _finished(server: Server, job_id: str) -> dict[str, Any]:
-    done = wait_for(
-        lambda: call_new(
-            server,
-            "Personalizedtxt2imgQueryInferenceJobInfo",
-            "queryInferenceJobInfo",
-            method="GET",
-            query={"inferenceJobId": job_id},
-        )["body"]["data"],
-        lambda d: d["jobStatus"],
-        timeout=120,
-    )
-    assert done["jobStatus"] == "FINISHED", done
-    return done
 
 
 def _image(server: Server, job: dict[str, Any]) -> Image.Image:
@@ -133,15 +117,16 @@ def test_each_control_has_its_effect(batching: Server, image_urls: list[str]) ->
     }
     # All submitted at once: jobs with different controls must not share a loop wrongly.
     jobs = {name: _submit(server, V1, {**base, **extra}) for name, extra in variants.items()}
-    images = {name: _image(server, _finished(server, job["id"])) for name, job in jobs.items()}
+    images = {name: _image(server, finished_inference(server, job["id"])) for name, job in jobs.items()}
     assert not _differ(images["plain"], images["again"])  # same request, same picture: differences are real
     for name in variants.keys() - {"plain", "again"}:
         assert _differ(images[name], images["plain"]), (name, _distance(images[name], images["plain"]))
     assert images["size"].size == (96, 72) and images["plain"].size == (64, 64)
-    shown = _finished(server, jobs["size"]["id"])["controls"]
+    shown = finished_inference(server, jobs["size"]["id"])["controls"]
     assert shown == {"width": 96, "height": 72}
-    assert _finished(server, jobs["plain"]["id"])["controls"] == {}
-    assert _finished(server, jobs["negative"]["id"])["controls"] == {"negativePrompt": "blurry, dark"}
+    assert finished_inference(server, jobs["plain"]["id"])["controls"] == {}
+    negative = finished_inference(server, jobs["negative"]["id"])
+    assert negative["controls"] == {"negativePrompt": "blurry, dark"}
 
 
 def test_v2_controls_apply(server: Server, image_urls: list[str]) -> None:
@@ -156,7 +141,7 @@ def test_v2_controls_apply(server: Server, image_urls: list[str]) -> None:
         "steps": 3,
         "adapterScale": 1.5,
     }
-    job = _finished(server, _submit(server, V2, body)["id"])
+    job = finished_inference(server, _submit(server, V2, body)["id"])
     assert job["controls"] == {
         "width": 80,
         "height": 128,

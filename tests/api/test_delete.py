@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 from alibabacloud_tea_openapi.exceptions import ClientException
-from apikit import Server, running, settings_for, train_model, wait_for
-from generic import call_new, call_old
+from apikit import Server, running, settings_for, train_model
+from generic import call_new, call_old, finished_inference
 
 PROMPT = "a <special-token> dog"
 
@@ -35,22 +35,6 @@ def infer(server: Server, model_id: str, **extra: Any) -> dict[str, Any]:
         body={"modelId": model_id, "prompt": PROMPT, **extra},
     )["body"]["data"]
     return job
-
-
-def finished(server: Server, job_id: str) -> dict[str, Any]:
-    done = wait_for(
-        lambda: call_new(
-            server,
-            "Personalizedtxt2imgQueryInferenceJobInfo",
-            "queryInferenceJobInfo",
-            method="GET",
-            query={"inferenceJobId": job_id},
-        )["body"]["data"],
-        lambda d: d["jobStatus"],
-        timeout=120,
-    )
-    assert done["jobStatus"] == "FINISHED", done
-    return done
 
 
 def reads(server: Server, model_id: str, job: dict[str, Any]) -> list[tuple[str, str, dict[str, str]]]:
@@ -81,7 +65,7 @@ def assert_404(server: Server, action: str, path: str, query: dict[str, str]) ->
 
 def test_delete_model_removes_everything(srv: Server, image_urls: list[str]) -> None:
     model_id = train_model(srv.new_client(), image_urls, steps=2)
-    jobs = [finished(srv, infer(srv, model_id, imageNumber=2)["id"]) for _ in range(2)]
+    jobs = [finished_inference(srv, infer(srv, model_id, imageNumber=2)["id"]) for _ in range(2)]
     for action, path, query in reads(srv, model_id, jobs[0]):  # all readable, and the image now cached
         assert call_new(srv, action, path, method="GET", query=query, body_type="byte")["statusCode"] == 200
     mine = {f for f in blob_files(srv) if model_id in f or any(j["promptId"] in f for j in jobs)}
@@ -111,7 +95,7 @@ def test_delete_model_removes_everything(srv: Server, image_urls: list[str]) -> 
 
 
 def test_delete_one_inference_job(srv: Server, trained: str) -> None:
-    keep, drop = (finished(srv, infer(srv, trained)["id"]) for _ in range(2))
+    keep, drop = (finished_inference(srv, infer(srv, trained)["id"]) for _ in range(2))
     data = json_of(
         call_old(
             srv,
@@ -175,7 +159,7 @@ def test_delete_model_with_a_running_job_cancels_it(srv: Server, image_urls: lis
     assert data["deletedInferenceJobs"] == [job["id"]]
     # The inference lane is free at once (the engine stopped) and nothing of the job reappears.
     other = train_model(srv.new_client(), image_urls, steps=2)
-    finished(srv, infer(srv, other)["id"])
+    finished_inference(srv, infer(srv, other)["id"])
     assert not [f for f in blob_files(srv) if job["promptId"] in f or model_id in f]
 
 
@@ -186,7 +170,7 @@ def test_delete_a_v2_job_takes_its_internal_model(srv: Server, image_urls: list[
         "addPreModelInferenceJob",
         body={"imageUrl": image_urls, "prompt": PROMPT, "trainSteps": 2},
     )["body"]["data"]
-    done = finished(srv, job["id"])
+    done = finished_inference(srv, job["id"])
     assert [f for f in blob_files(srv) if done["modelId"] in f]
     call_new(
         srv, "Personalizedtxt2imgDeleteInferenceJob", "deleteInferenceJob", body={"inferenceJobId": job["id"]}
@@ -286,7 +270,7 @@ def test_another_processes_image_cache_notices_a_delete(srv: Server, trained: st
     from imprint.service import assets
     from imprint.service.errors import DataNotFound
 
-    job = finished(srv, infer(srv, trained)["id"])
+    job = finished_inference(srv, infer(srv, trained)["id"])
     services = srv.runtime.services
     account = srv.runtime.first_key.account_id  # type: ignore[union-attr]
     clock = [0.0]

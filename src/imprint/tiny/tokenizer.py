@@ -18,7 +18,7 @@ BOS, EOS = "<|startoftext|>", "<|endoftext|>"
 MAX_LENGTH = 24
 
 
-def _bytes_to_unicode() -> dict[int, str]:
+def bytes_to_unicode() -> dict[int, str]:
     """GPT-2/CLIP's reversible map of bytes to printable characters."""
     bs = list(range(ord("!"), ord("~") + 1)) + list(range(ord("¡"), ord("¬") + 1))
     bs += list(range(ord("®"), ord("ÿ") + 1))
@@ -36,7 +36,7 @@ def _learn_merges(words: list[str]) -> list[tuple[str, str]]:
     """Plain BPE training over the word list (each word counted once) until every word is a single
     symbol. Encoding a training word with merges learned this way replays its training merges, so
     each of these words comes out as exactly one token."""
-    byte_map = _bytes_to_unicode()
+    byte_map = bytes_to_unicode()
     states = []
     for word in words:
         chars = [byte_map[b] for b in word.encode("utf-8")]
@@ -65,7 +65,7 @@ def _learn_merges(words: list[str]) -> list[tuple[str, str]]:
 
 
 def build_vocabulary() -> tuple[dict[str, int], list[tuple[str, str]]]:
-    symbols = list(_bytes_to_unicode().values())
+    symbols = list(bytes_to_unicode().values())
     vocab: dict[str, int] = {}
     for s in symbols + [s + "</w>" for s in symbols]:
         vocab.setdefault(s, len(vocab))
