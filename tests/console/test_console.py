@@ -221,7 +221,7 @@ def test_photos_to_gallery(browser: WebDriver, server: Server, tmp_path: Path, d
         document.getElementById('dropzone').dispatchEvent(drop);
     """, base64.b64encode(photos[4].read_bytes()).decode(), photos[4].name)
     until(lambda: len(browser.find_elements(By.CSS_SELECTOR, "[data-testid=photo]")) == 5, what="five photos")
-    by_id(browser, "train-steps").send_keys("10")
+    by_id(browser, "train-steps").send_keys("100")
     browser.save_screenshot(str(screenshots / "04-new-model.png"))
     by_id(browser, "train-button").click()
 
@@ -230,12 +230,15 @@ def test_photos_to_gallery(browser: WebDriver, server: Server, tmp_path: Path, d
     seen: list[int] = []
 
     def finished() -> bool:
+        # The status is read before the bar: a poll can re-render between the two reads, and a bar
+        # read after the FINISHED text belongs to the same or a later render, so it must say 100.
+        done = by_id(browser, "model-progress").text.startswith("FINISHED")
         bar = browser.find_elements(By.CSS_SELECTOR, "[data-testid=model-progress-bar]")
         if bar:
             seen.append(int(bar[0].get_attribute("data-percent")))
             if 0 < seen[-1] < 100 and not (screenshots / "05-training.png").exists():
                 browser.save_screenshot(str(screenshots / "05-training.png"))
-        return by_id(browser, "model-progress").text.startswith("FINISHED")
+        return done
 
     until(finished, timeout=400, what="the training to finish")
     assert seen[-1] == 100 and seen == sorted(seen), seen
