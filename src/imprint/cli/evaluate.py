@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+from enum import Enum
 from pathlib import Path
 from typing import Annotated
 
 import typer
+
+
+class InstanceSet(str, Enum):
+    broad = "broad"
+    classic = "classic"
 
 
 def evaluate(
@@ -23,17 +29,34 @@ def evaluate(
     descriptions: Annotated[bool, typer.Option(
         help="With captions, also describe the subject in them, as the service does (--no-descriptions: "
              "scenes only, the subject named by its class word).")] = True,
-    seeds: Annotated[int, typer.Option(
-        help="Adapters trained per instance (training seeds n, n+10, ...); their images are pooled.")] = 1,
+    seeds: Annotated[int | None, typer.Option(
+        help="Adapters trained per instance (training seeds n, n+10, ...); their images are pooled "
+             "(default: 2 for broad, 1 for classic).")] = None,
+    instances: Annotated[InstanceSet, typer.Option(
+        help="broad: --count instances drawn at random over every type and attribute, each trained on "
+             "two random scenes and prompted into the other four, resumable from OUT/records.jsonl; "
+             "classic: the four instances the recipe was tuned on, trained in a room and a forest "
+             "(the card's history).")] = InstanceSet.broad,
+    count: Annotated[int, typer.Option(help="Instances in the broad draw.")] = 24,
+    draw_seed: Annotated[int, typer.Option(help="Seed of the broad draw.")] = 0,
+    tables_from: Annotated[Path | None, typer.Option(
+        help="Only print the broad tables computed from this records.jsonl (no model is loaded).")] = None,
     threads: Annotated[int, typer.Option(help="torch CPU threads.")] = 2,
 ) -> None:
-    """Print the two fidelity tables (Markdown) and write contact sheets."""
+    """Print the fidelity tables (Markdown) and write contact sheets."""
+    if tables_from is not None:
+        from imprint.evaluation.broad_tables import tables_from as tables
+
+        print(tables(tables_from), end="")
+        return
     import torch
 
     from imprint.evaluation.run import evaluate as run
     from imprint.models import bundled_judge, bundled_model
 
     torch.set_num_threads(threads)
+    if seeds is None:
+        seeds = 2 if instances is InstanceSet.broad else 1
     run(base_model or bundled_model(), judge or bundled_judge(), out, prompts=prompts, per_scene=per_scene,
         steps=steps, train_steps=train_steps, skip_personalization=skip_personalization, captions=captions,
-        seeds=seeds, descriptions=descriptions)
+        seeds=seeds, descriptions=descriptions, instances=instances.value, count=count, draw_seed=draw_seed)

@@ -83,7 +83,8 @@ def prompt_fidelity(generator: Generator, judge: Judge, *, prompts: int = 84, se
     return table, images
 
 
-def _matches_instance(seen: dict[str, str], subject: Subject) -> bool:
+def matches_instance(seen: dict[str, str], subject: Subject) -> bool:
+    """Subject fidelity of one image: the judge finds every attribute of the instance."""
     return (seen["kind"] == subject.kind and seen["colour"] == subject.colour
             and seen["pattern"] == subject.pattern and seen["accessory"] == subject.accessory
             and seen["accessory_colour"] == (subject.accessory_colour or "none"))
@@ -138,14 +139,14 @@ def personalization(base: BaseModel, generator: Generator, judge: Judge, work: P
                     prompt=f"a {SPECIAL_TOKEN} {phrase}", adapter=info.path, num_images=per_scene, seed=k,
                     steps=steps))
                 for seen in judge.predict(ours_k):
-                    counts[0] += _matches_instance(seen, subject)
+                    counts[0] += matches_instance(seen, subject)
                     counts[1] += seen["scene"] == scene
                 ours += ours_k
                 if run == 0:  # the baseline trains nothing: one draw of it
                     base_k = generator.generate(GenerateRequest(
                         prompt=f"a {subject.kind} {phrase}", num_images=per_scene, seed=k, steps=steps))
                     for seen in judge.predict(base_k):
-                        counts[2] += _matches_instance(seen, subject)
+                        counts[2] += matches_instance(seen, subject)
                         counts[3] += seen["scene"] == scene
                     base_images += base_k
                 if run == 0 and described:
@@ -153,7 +154,7 @@ def personalization(base: BaseModel, generator: Generator, judge: Judge, work: P
                         prompt=f"a {description or subject.kind} {phrase}", num_images=per_scene, seed=k,
                         steps=steps))
                     for seen in judge.predict(words_k):
-                        counts[4] += _matches_instance(seen, subject)
+                        counts[4] += matches_instance(seen, subject)
                         counts[5] += seen["scene"] == scene
                     words_images += words_k
         total = len(unseen) * per_scene
