@@ -7,10 +7,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Engine
-from starlette.applications import Starlette
 
 from imprint.api.admin.token import AdminToken
-from imprint.api.app import create_app
+from imprint.api.app import ImprintApp, create_app
 from imprint.api.ratelimit import make_limiter
 from imprint.api.services import Services
 from imprint.auth import TrustedProxies
@@ -52,7 +51,7 @@ class Runtime:
     services: Services
     queue: LaneQueue
     worker: WorkerContext
-    app: Starlette
+    app: ImprintApp
     first_key: NewKey | None
     deliveries: DeliveryLoop
     sweeper: Sweeper | None = None
