@@ -93,7 +93,8 @@ def build_runtime(settings: Settings, *, engine_runtime: EngineRuntime | None = 
     worker = build_worker_context(settings, sessions, engine_runtime=engine_runtime)
     blobs = worker.blobs
     queue = open_queue(settings.queue_url, Dispatcher(worker), workers={"train": settings.train_workers,
-                                                                        "infer": settings.inference_workers})
+                                                                        "infer": settings.inference_workers},
+                       niceness=settings.job_niceness)
     services = Services(
         settings=settings, sessions=sessions, blobs=blobs, queue=queue,
         keys=SqlKeyLookup(sessions, box, ttl=settings.key_cache_ttl_s),
