@@ -175,7 +175,8 @@ def main() -> None:
         print(f"{'while training':<18} {busy['rps']:>8.0f} {busy['p50']:>8.1f} {busy['p99']:>8.1f} "
               f"{busy['errors']:>7.0f} {busy['rps'] / idle['rps']:>6.3f}")
         print(f"(the training was {still} when the second run ended; it advanced "
-              f"{100 * (progress_after - progress_before):.1f}% of its {args.train_steps} steps during the run)")
+              f"{100 * (progress_after - progress_before):.1f}% of its {args.train_steps} steps "
+              "during the run)")
     finally:
         proc.terminate()
         proc.wait(30)
