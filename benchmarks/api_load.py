@@ -93,10 +93,15 @@ def serve_images(folder: Path) -> tuple[http.server.ThreadingHTTPServer, str]:
     return server, f"http://127.0.0.1:{server.server_address[1]}"
 
 
-def training_status(load: Load, model_id: str) -> str:
+def training_state(load: Load, model_id: str) -> tuple[str, float]:
     load.queries["queryModelTrainStatus"] = {"modelId": model_id}
     target, headers = load.signed("queryModelTrainStatus")
-    return str(httpx.get(f"http://{load.host}{target}", headers=headers).json()["data"]["modelTrainStatus"])
+    data = httpx.get(f"http://{load.host}{target}", headers=headers).json()["data"]
+    return str(data["modelTrainStatus"]), float(data["jobTrainProgress"])
+
+
+def training_status(load: Load, model_id: str) -> str:
+    return training_state(load, model_id)[0]
 
 
 def main() -> None:
@@ -108,6 +113,8 @@ def main() -> None:
     parser.add_argument("--ops", default="queryModelTrainJobList,queryModelTrainStatus,queryInferenceJobInfo,"
                         "queryImageAsset", help="the operations each client sends in turn")
     parser.add_argument("--idle-only", action="store_true", help="skip the run while training")
+    parser.add_argument("--job-niceness", type=int, default=None,
+                        help="serve's --job-niceness (default: serve's own default)")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="imprint-load-"))
     data = work / "data"
@@ -123,7 +130,8 @@ def main() -> None:
     env = {**os.environ, "PYTHONWARNINGS": "ignore"}
     proc = subprocess.Popen(
         [sys.executable, "-m", "imprint.cli.main", "serve", "--data-dir", str(data), "--port", str(port),
-         "--rate-limit-per-s", "0", "--allow-fetch-from", "127.0.0.0/8"],
+         "--rate-limit-per-s", "0", "--allow-fetch-from", "127.0.0.0/8",
+         *(["--job-niceness", str(args.job_niceness)] if args.job_niceness is not None else [])],
         env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         host = f"127.0.0.1:{port}"
@@ -161,11 +169,14 @@ def main() -> None:
             load.queries["queryModelTrainStatus"] = {"modelId": model_id}
         else:
             del load.queries["queryModelTrainStatus"]
+        _, progress_before = training_state(load, training)
         busy = load.run(args.clients, args.seconds, args.max_rps)
-        still = training_status(load, training)
+        still, progress_after = training_state(load, training)
         print(f"{'while training':<18} {busy['rps']:>8.0f} {busy['p50']:>8.1f} {busy['p99']:>8.1f} "
               f"{busy['errors']:>7.0f} {busy['rps'] / idle['rps']:>6.3f}")
-        print(f"(the training was {still} when the second run ended)")
+        print(f"(the training was {still} when the second run ended; it advanced "
+              f"{100 * (progress_after - progress_before):.1f}% of its {args.train_steps} steps "
+              "during the run)")
     finally:
         proc.terminate()
         proc.wait(30)

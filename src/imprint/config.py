@@ -41,6 +41,10 @@ class Settings:
     database_url: str | None = None
     train_workers: int = 1
     inference_workers: int = 1
+    # The nice value the job threads of `serve` raise themselves to (0: the API's own priority). On a
+    # machine whose cores a training fills, the API's requests then get the CPU first; an idle API
+    # takes nothing from the job (docs/performance.md).
+    job_niceness: int = 10
     # Jobs admitted but not finished (waiting or running); beyond it a new job is refused.
     inference_queue_size: int = 16
     # v2 requests name no subject; used when the prompt contains no known class word.

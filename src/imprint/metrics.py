@@ -55,9 +55,19 @@ ADAPTER_CACHE = Counter("imprint_adapter_cache_events_total",
                         "Warm-adapter cache events: hit, load, eviction.", ["event"])
 
 
+# The labelled children of the request metrics, looked up once per (operation, status): `labels()`
+# validates and locks on every call, a measurable share of a cached image read. Bounded: operations
+# are a fixed set (unknown paths share one label) and statuses are the few HTTP codes the app sends.
+_REQUEST_CHILDREN: dict[tuple[str, int], tuple[Counter, Histogram]] = {}
+
+
 def observe_request(operation: str, status: int, seconds: float) -> None:
-    REQUESTS.labels(operation, str(status)).inc()
-    REQUEST_SECONDS.labels(operation).observe(seconds)
+    children = _REQUEST_CHILDREN.get((operation, status))
+    if children is None:
+        children = (REQUESTS.labels(operation, str(status)), REQUEST_SECONDS.labels(operation))
+        _REQUEST_CHILDREN[(operation, status)] = children
+    children[0].inc()
+    children[1].observe(seconds)
 
 
 def observe_engine(stage: str, *, seconds: float, steps: int) -> None:

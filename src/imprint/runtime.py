@@ -7,10 +7,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Engine
-from starlette.applications import Starlette
 
 from imprint.api.admin.token import AdminToken
-from imprint.api.app import create_app
+from imprint.api.app import ImprintApp, create_app
 from imprint.api.ratelimit import make_limiter
 from imprint.api.services import Services
 from imprint.auth import TrustedProxies
@@ -52,7 +51,7 @@ class Runtime:
     services: Services
     queue: LaneQueue
     worker: WorkerContext
-    app: Starlette
+    app: ImprintApp
     first_key: NewKey | None
     deliveries: DeliveryLoop
     sweeper: Sweeper | None = None
@@ -94,7 +93,8 @@ def build_runtime(settings: Settings, *, engine_runtime: EngineRuntime | None = 
     worker = build_worker_context(settings, sessions, engine_runtime=engine_runtime)
     blobs = worker.blobs
     queue = open_queue(settings.queue_url, Dispatcher(worker), workers={"train": settings.train_workers,
-                                                                        "infer": settings.inference_workers})
+                                                                        "infer": settings.inference_workers},
+                       niceness=settings.job_niceness)
     services = Services(
         settings=settings, sessions=sessions, blobs=blobs, queue=queue,
         keys=SqlKeyLookup(sessions, box, ttl=settings.key_cache_ttl_s),

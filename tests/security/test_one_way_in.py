@@ -10,16 +10,17 @@ import httpx
 import pytest
 from seckit import OPS, PREFIX, SecServer, Tenant, sign
 
-from imprint.api.app import Dispatcher, create_app
-from imprint.api.observe import Observe
+from imprint.api.app import Dispatcher, ImprintApp, create_app
 from imprint.api.operations import OPERATIONS
 from imprint.store.nonces.batch import ClaimBatcher
 
 
 def test_the_app_has_no_second_way_in(server: SecServer) -> None:
     app = server.runtime.app
-    # Only the metrics middleware, which hands every request on: no shortcut in front of the router.
-    assert [m.cls for m in app.user_middleware] == [Observe]
+    # Operations go to the one dispatcher, everything else to the router, whose catch-all is that
+    # same dispatcher; no middleware but none at all in the router, the metrics around both.
+    assert isinstance(app, ImprintApp) and isinstance(app.dispatcher, Dispatcher)
+    assert app.pages.user_middleware == []
     assert not hasattr(app.state, "image_reads")
     assert {op.action for op in OPERATIONS} and all(not hasattr(op, "inline") for op in OPERATIONS)
 
@@ -71,5 +72,5 @@ def test_a_replay_answers_the_nonce_error_in_the_envelope(server: SecServer, ali
 
 def test_every_operation_goes_to_the_dispatcher(server: SecServer) -> None:
     app = create_app(server.runtime.services)
-    catch_all = app.routes[-1]
-    assert catch_all.path == "/{path:path}" and isinstance(catch_all.app, Dispatcher)
+    catch_all = app.pages.routes[-1]
+    assert catch_all.path == "/{path:path}" and catch_all.app is app.dispatcher

@@ -88,6 +88,9 @@ def serve(
     width: ImageWidth = None,
     height: ImageHeight = None,
     train_workers: Annotated[int, typer.Option(help="Trainings run at the same time.")] = 1,
+    job_niceness: Annotated[int, typer.Option(
+        min=0, max=19, help="Nice value added to the threads that train and generate, so that on a busy "
+                            "machine API requests get the CPU first (0: same priority as the API).")] = 10,
     inference_workers: Annotated[int, typer.Option(
         min=1, help="Inference jobs in flight at once; compatible ones share one denoising loop.")] = 1,
     inference_queue_size: Annotated[int, typer.Option(help="Unfinished inference jobs admitted.")] = 16,
@@ -152,7 +155,8 @@ def serve(
     except ValueError as exc:
         raise typer.BadParameter(str(exc), param_hint="--allow-fetch-from") from None
     settings = Settings(data_dir=data_dir, base_model=base_model, device=device, train_workers=train_workers,
-                        inference_workers=inference_workers, inference_queue_size=inference_queue_size,
+                        job_niceness=job_niceness, inference_workers=inference_workers,
+                        inference_queue_size=inference_queue_size,
                         allow_fetch_from=tuple(str(n) for n in networks),
                         trusted_proxies=_proxies(trusted_proxy or ()), rate_limit_per_s=rate_limit_per_s,
                         rate_limit_burst=rate_limit_burst, max_active_jobs_per_account=max_jobs_per_account,

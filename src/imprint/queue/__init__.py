@@ -10,11 +10,12 @@ __all__ = ["LANES", "InProcessQueue", "Interrupted", "JobQueue", "LaneQueue", "R
 _REDIS_SCHEMES = ("redis://", "rediss://", "redis+socket://")
 
 
-def open_queue(url: str | None, runner: Runner, *, workers: dict[str, int]) -> LaneQueue:
-    """None (or ``inprocess:``): lanes of threads here, ``workers`` threads each. A Redis URL: Celery
-    messages that ``imprint worker`` processes consume; this process runs no job itself."""
+def open_queue(url: str | None, runner: Runner, *, workers: dict[str, int], niceness: int = 0) -> LaneQueue:
+    """None (or ``inprocess:``): lanes of threads here, ``workers`` threads each, at ``niceness``. A
+    Redis URL: Celery messages that ``imprint worker`` processes consume; this process runs no job
+    itself."""
     if url is None or url in ("inprocess:", "inprocess://"):
-        return InProcessQueue(runner, workers=workers)
+        return InProcessQueue(runner, workers=workers, niceness=niceness)
     if url.startswith(_REDIS_SCHEMES):
         from imprint.queue.celery import CeleryQueue, make_celery
 

@@ -4,7 +4,9 @@ database is the record, and on start every unfinished job is enqueued again."""
 from __future__ import annotations
 
 import logging
+import os
 import queue
+import sys
 import threading
 
 from imprint.queue.base import LANES, Runner
@@ -13,11 +15,25 @@ log = logging.getLogger(__name__)
 _STOP = ("", -1)
 
 
+def lower_priority(niceness: int) -> None:
+    """Raises the calling thread's nice value by ``niceness`` (Linux: a nice value is per thread, and
+    the threads it starts, torch's OpenMP team included, inherit it). Where the platform has no
+    per-thread priority, jobs keep the process's."""
+    if niceness <= 0 or not hasattr(os, "setpriority") or sys.platform != "linux":
+        return
+    tid = threading.get_native_id()
+    try:
+        os.setpriority(os.PRIO_PROCESS, tid, min(19, os.getpriority(os.PRIO_PROCESS, tid) + niceness))
+    except OSError as exc:
+        log.warning("could not lower the priority of job thread %s: %s", threading.current_thread().name, exc)
+
+
 class InProcessQueue:
     runs_jobs = True
 
-    def __init__(self, runner: Runner, *, workers: dict[str, int]) -> None:
+    def __init__(self, runner: Runner, *, workers: dict[str, int], niceness: int = 0) -> None:
         self._runner = runner
+        self._niceness = niceness
         self._workers = workers
         self._queues: dict[str, queue.Queue[tuple[str, int]]] = {lane: queue.Queue() for lane in workers}
         self._threads: list[threading.Thread] = []
@@ -53,6 +69,7 @@ class InProcessQueue:
             return not self._pending
 
     def _loop(self, lane: str) -> None:
+        lower_priority(self._niceness)
         q = self._queues[lane]
         while True:
             item = q.get()
