@@ -107,7 +107,7 @@ def training_status(load: Load, model_id: str) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--seconds", type=int, default=30)
-    parser.add_argument("--max-rps", type=int, default=3000, help="pre-signed requests per second of run")
+    parser.add_argument("--max-rps", type=int, default=5000, help="pre-signed requests per second of run")
     parser.add_argument("--clients", type=int, default=64)
     parser.add_argument("--train-steps", type=int, default=5000)
     parser.add_argument("--ops", default="queryModelTrainJobList,queryModelTrainStatus,queryInferenceJobInfo,"
