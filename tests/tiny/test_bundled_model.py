@@ -12,11 +12,13 @@ from diffusers import StableDiffusionPipeline
 
 from imprint.engine import SPECIAL_TOKEN, BaseModel, GenerateRequest, Generator, train_adapter
 from imprint.engine.train_config import recipe_for
+from imprint.evaluation.broad import draw_instances
 from imprint.evaluation.captioner import SceneCaptioner
+from imprint.evaluation.fidelity import INSTANCES
 from imprint.evaluation.judge import Judge
 from imprint.models import bundled_judge, bundled_model
-from imprint.world.render import render
 from imprint.world.subject import Subject
+from imprint.world.vocabulary import SCENE_PHRASES, SCENES
 
 torch.set_num_threads(2)
 pytestmark = pytest.mark.slow
@@ -52,28 +54,37 @@ def _all_five(seen: list[dict[str, str]], subject: Subject) -> int:
     return sum(_attribute_hits([s], subject) == 4 and s["kind"] == subject.kind for s in seen)
 
 
+# An instance of the broad evaluation (evaluation/broad.py: drawn by seed 0, never among the four the
+# recipe was tuned on), trained with that evaluation's first training seed for it, so the images here
+# are the ones its records judged (docs/imprint-tiny.md lists its row).
+INSTANCE = 6
+
+
 def test_personalization_carries_the_subject_into_unseen_scenes(tmp_path: Path) -> None:
     """The service's path for the bundled model: captioned, described pictures, the captioned recipe."""
-    subject = Subject("dog", "golden", "spotted", "scarf", "red")
-    photos = [render(subject, ("room", "forest")[i % 2], seed=900 + i) for i in range(5)]
+    drawn = draw_instances()[INSTANCE]
+    subject = drawn.subject
+    assert subject not in INSTANCES and subject == Subject("boy", "gray", "spotted", "hat", "red")
+    photos = drawn.training_photos()
     base = BaseModel.load(bundled_model())
     judge = Judge.load(bundled_judge())
     captioner = SceneCaptioner(judge)
     contexts = captioner.contexts(photos)
-    assert contexts == ["in a room", "in the forest"] * 2 + ["in a room"]
-    description = captioner.describe(photos, "dog")
-    assert description == "golden spotted dog with a red scarf"
+    assert contexts == [SCENE_PHRASES[drawn.train_scenes[i % 2]] for i in range(5)]
+    description = captioner.describe(photos, subject.kind)
+    assert description == "gray spotted boy with a red hat"
     config = recipe_for(base, contexts)
-    info = train_adapter(base, photos, "dog", tmp_path / "dog.safetensors", config, contexts=contexts,
+    config.seed = INSTANCE  # the broad evaluation's training seed n + 10 * run, run 0
+    info = train_adapter(base, photos, subject.kind, tmp_path / "boy.safetensors", config, contexts=contexts,
                          description=description)
     generator = Generator(base)
     ours, baseline, words, scenes = [], [], [], []
-    for k, (scene, phrase) in enumerate((("beach", "on the beach"), ("snow", "in the snow"),
-                                         ("city", "in the city"))):
+    for scene in drawn.prompted_scenes[:3]:
+        phrase, k = SCENE_PHRASES[scene], SCENES.index(scene)
         ours += generator.generate(GenerateRequest(prompt=f"a {SPECIAL_TOKEN} {phrase}", adapter=info.path,
                                                    num_images=4, seed=k, steps=20))
-        baseline += generator.generate(GenerateRequest(prompt=f"a dog {phrase}", num_images=4, seed=k,
-                                                       steps=20))
+        baseline += generator.generate(GenerateRequest(prompt=f"a {subject.kind} {phrase}", num_images=4,
+                                                       seed=k, steps=20))
         words += generator.generate(GenerateRequest(prompt=f"a {description} {phrase}", num_images=4,
                                                     seed=k, steps=20))
         scenes += [scene] * 4
@@ -82,11 +93,12 @@ def test_personalization_carries_the_subject_into_unseen_scenes(tmp_path: Path) 
     ours_scenes = sum(s["scene"] == scene for s, scene in zip(seen_ours, scenes, strict=True))
     whole = (_all_five(seen_ours, subject), _all_five(seen_base, subject), _all_five(seen_words, subject))
     # 12 images x 4 attributes the class word does not name: the adapter must recover far more of the
-    # instance than the class word alone does, whole instances included, more of them than its
-    # description alone draws, and keep the prompted scene (an uncaptioned adapter this strong drew
-    # its photos' room instead: 12 of 24 scenes on the dog and panda). With the shipped model, seeds
-    # fixed: 46 vs 7 slots; 10, 0 and 4 whole instances (ours, class word, description); 12 scenes.
+    # instance than the class word alone does, whole instances included, and keep the prompted scene.
+    # Whole instances against the description alone are not asserted: on the broad evaluation the
+    # captioner's description drew about as many as the adapter (docs/imprint-tiny.md), and on this
+    # instance's records too (7 of 9 each in these scenes). With the shipped model, seeds fixed: 46 vs
+    # 2 slots; 10, 0 and 8 whole instances (ours, class word, description); 12 scenes of 12.
     # The full measurement is `imprint eval` (docs/imprint-tiny.md).
     assert ours_hits >= base_hits + 24, (ours_hits, base_hits)
-    assert whole[0] >= 6 and whole[0] >= whole[2] + 3 and whole[1] < 2, (whole, seen_ours)
+    assert whole[0] >= 6 and whole[1] < 2, (whole, seen_ours)
     assert ours_scenes >= 9, (ours_scenes, seen_ours)
