@@ -49,9 +49,9 @@ class Settings:
     inference_queue_size: int = 16
     # v2 requests name no subject; used when the prompt contains no known class word.
     v2_object_type: str = "girl"
-    # The engine's default for imprint-tiny with captioned pictures (under 2 minutes on two CPU cores);
-    # SD-class models want about 500.
-    default_train_steps: int = 600
+    # The engine's default for imprint-tiny with captioned pictures (8 samples a step, about 50 s on two
+    # CPU cores); SD-class models (4 samples a step) want about 500: ask with trainSteps.
+    default_train_steps: int = 300
     # Who captions training pictures, surroundings and subject (engine_runtime.captioner_folder):
     # "auto" (the bundled judge, for the bundled model only), "none", or a judge folder.
     captioner: str = "auto"

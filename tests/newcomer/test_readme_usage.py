@@ -5,7 +5,7 @@ The install half of the README's first command (`python3 -m venv .venv && .venv/
 is not repeated: it takes minutes and needs a package index, so the venv running these tests stands in
 for the clone's `.venv`, with the clone's `src/` first on PYTHONPATH so that the clone's code is what
 runs. Everything after `.venv/bin/` is run as the README prints it. The program trains TRAIN_STEPS=10
-steps (its one knob) instead of the default 600 to keep the test short.
+steps (its one knob) instead of the default 300 to keep the test short.
 """
 
 from __future__ import annotations

@@ -14,8 +14,13 @@ from imprint.engine.errors import BadInput
 SMALL_UNET_PARAMETERS = 50_000_000
 # imprint-tiny: sized so a default run stays under two minutes on two CPU cores.
 SMALL_MODEL_STEPS = 200
-# imprint-tiny with captioned pictures (see recipe_for): about 50 s on two CPU cores.
-SMALL_CAPTIONED_STEPS = 600
+# imprint-tiny with captioned pictures (see recipe_for), at CAPTIONED_BATCH samples a step: about 50 s
+# on two CPU cores.
+SMALL_CAPTIONED_STEPS = 300
+# At imprint-tiny's size a step's fixed cost (~85 ms of per-op overhead on two cores) outweighs its
+# per-sample arithmetic (~11 ms): 8 samples a step for 300 steps sees as many samples as 4 for 600 in
+# two thirds of the time, and held the subject at least as well (docs/imprint-tiny.md, session 11).
+CAPTIONED_BATCH = 8
 # SD 1.5-class models: the range DreamBooth-LoRA recipes use for a handful of photos.
 LARGE_MODEL_STEPS = 500
 # LoRA on the attention projections: what DreamBooth-LoRA recipes adapt.
@@ -90,7 +95,7 @@ def recipe_for(base: BaseModel, contexts: Sequence[str] | None) -> TrainConfig:
     """The default recipe for `base`, given the contexts `train_adapter` will get (None: uncaptioned;
     captioned when at least one picture's surroundings are named).
 
-    On imprint-tiny a stronger adaptation (rank 32, 2x the learning rate, 3x the steps, text-encoder
+    On imprint-tiny a stronger adaptation (rank 32, 2x the learning rate, 3x the samples, text-encoder
     LoRA, a faster identifier, LoRA on every layer of the UNet's blocks) keeps far more of a
     subject's detail, but without captions it also learns the photos' backgrounds and loses the
     prompted scene (measured in docs/imprint-tiny.md): it is only the default when captions carry
@@ -102,6 +107,7 @@ def recipe_for(base: BaseModel, contexts: Sequence[str] | None) -> TrainConfig:
         return TrainConfig(steps=SMALL_MODEL_STEPS)
     return TrainConfig(
         steps=SMALL_CAPTIONED_STEPS,
+        batch_size=CAPTIONED_BATCH,
         rank=32,
         learning_rate=1e-3,
         token_learning_rate=5e-3,
