@@ -23,7 +23,9 @@ from imprint.engine import (
     TrainConfig,
     train_adapter,
 )
+from imprint.engine.adapter_file import read_adapter
 from imprint.engine.request_batch import BatchItem, plan_batches, take_compatible
+from imprint.engine.train_config import ALL_LAYER_TARGETS
 
 PROMPT = f"a photo of {SPECIAL_TOKEN} on the beach"
 STEPS = 4
@@ -250,3 +252,34 @@ def test_a_peft_per_sample_lora_cannot_read_falls_back_to_one_by_one(
     for r, images in zip(requests, outcomes, strict=True):
         assert not isinstance(images, Exception), images
         assert close(images, alone(base, r))
+
+
+@pytest.fixture(scope="module")
+def conv_adapters(base: BaseModel, dog_images, tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
+    """Adapters with LoRA on the convolutions too (the captioned recipe's layers), ranks 4 and 2 (the
+    stacked kernels pad the smaller), trained hard enough in 3 steps for their deltas to show."""
+    folder = tmp_path_factory.mktemp("conv")
+    paths = []
+    for rank, seed in ((4, 5), (2, 6)):
+        config = TrainConfig(steps=3, rank=rank, seed=seed, learning_rate=5e-2, augment=False,
+                             unet_targets=ALL_LAYER_TARGETS)
+        out = folder / f"conv{rank}.safetensors"
+        paths.append(train_adapter(base, dog_images[:2], "dog", out, config).path)
+    return paths
+
+
+def test_mixed_conv_lora_adapters_match_each_request_alone(base: BaseModel,
+                                                          conv_adapters: list[Path]) -> None:
+    # The convolutions carry LoRA that is far from zero (peft starts B at zero), so a wrong kernel,
+    # row or scale in the stacked convolution path would show in the pixels.
+    for path in conv_adapters:
+        _, lora, _ = read_adapter(path)
+        conv_b = [t for k, t in lora.items() if "resnets" in k and "conv1.lora_B" in k]
+        assert conv_b and max(t.abs().max().item() for t in conv_b) > 1e-2
+    requests = [request(adapter=conv_adapters[0], seed=1), request(adapter=conv_adapters[1], seed=2),
+                request(seed=3), request(adapter=conv_adapters[0], seed=4, adapter_scale=0.5)]
+    outcomes = Generator(base, max_adapters=2).generate_batch(requests)
+    singles = [alone(base, r) for r in requests]
+    for outcome, single in zip(outcomes, singles, strict=True):
+        assert not isinstance(outcome, Exception)
+        assert close(outcome, single)

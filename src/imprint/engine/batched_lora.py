@@ -6,8 +6,10 @@ share one UNet forward per step instead of taking turns with fused weights. For 
 the warm adapters' A and B matrices are stacked once per batch (B pre-multiplied by the adapter's
 scaling, ranks zero-padded to the largest) and each row's pair is gathered, so the delta is two
 `torch.bmm` calls whatever the number of adapters; peft's own mixed-batch forward (`adapter_names`)
-instead loops over the adapters in Python, slicing and re-scattering the batch in every layer. Other
-layer types (conv LoRA) take that per-adapter loop here too. Index 0 is "no adapter": zero matrices.
+instead loops over the adapters in Python, slicing and re-scattering the batch in every layer. A
+`Conv2d` layer's A kernels are gathered the same way and applied as one grouped convolution (a group
+per row), its 1x1 B as one `bmm`. Anything else takes that per-adapter loop here too. Index 0 is "no
+adapter": zero matrices.
 
 The layers must be disabled (`Fuser.clear`), so that peft's forward is the base layer alone; the
 deltas come from forward hooks that `PerSampleLoRA` removes on exit, leaving the layers as they were.
@@ -26,6 +28,7 @@ from collections.abc import Sequence
 from types import TracebackType
 
 import torch
+import torch.nn.functional as F
 from peft.tuners.lora import LoraLayer
 from torch import nn
 from torch.utils.hooks import RemovableHandle
@@ -63,6 +66,7 @@ class _Deltas:
                 )
             self.names.append((k, adapter.name, _unit_scaling(layer, adapter.name) * scale))
         self.stacks = self._stack(len(choices) + 1) if self.names and self._linear() else None
+        self.conv_stacks = self._stack_conv(len(choices) + 1) if self.names and self._conv() else None
         self._rows: torch.Tensor | None = None
         self._gathered: tuple[torch.Tensor, torch.Tensor] | None = None
 
@@ -74,6 +78,42 @@ class _Deltas:
             and isinstance(self.layer.lora_dropout[name], nn.Identity | nn.Dropout)
             for _, name, _ in self.names
         )
+
+    def _conv(self) -> bool:
+        """2-D convolution LoRA that one grouped convolution can apply: every adapter's A with the same
+        geometry (peft copies the base layer's kernel, stride and padding), B a plain 1x1."""
+        first = self.layer.lora_A[self.names[0][1]]
+
+        def geometry(conv: nn.Conv2d) -> tuple:
+            return conv.kernel_size, conv.stride, conv.padding, conv.dilation
+
+        return all(
+            type(self.layer.lora_A[name]) is nn.Conv2d
+            and type(self.layer.lora_B[name]) is nn.Conv2d
+            and geometry(self.layer.lora_A[name]) == geometry(first)
+            and self.layer.lora_A[name].groups == 1
+            and self.layer.lora_A[name].padding_mode == "zeros"
+            and self.layer.lora_B[name].kernel_size == (1, 1)
+            and self.layer.lora_B[name].stride == (1, 1)
+            and self.layer.lora_B[name].groups == 1
+            and self.layer.lora_B[name].bias is None
+            and isinstance(self.layer.lora_dropout[name], nn.Identity | nn.Dropout)
+            for _, name, _ in self.names
+        )
+
+    def _stack_conv(self, size: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """(stacked A kernels: size x r x in x kh x kw, stacked scaled B: size x out x r), zero for absent
+        choices and padded ranks."""
+        first = self.layer.lora_A[self.names[0][1]].weight
+        rank = max(self.layer.lora_A[name].weight.shape[0] for _, name, _ in self.names)
+        out_channels = self.layer.lora_B[self.names[0][1]].weight.shape[0]
+        a_all = first.new_zeros(size, rank, *first.shape[1:])
+        b_all = first.new_zeros(size, out_channels, rank)
+        for k, name, scaling in self.names:
+            a, b = self.layer.lora_A[name].weight, self.layer.lora_B[name].weight
+            a_all[k, : a.shape[0]] = a
+            b_all[k, :, : b.shape[1]] = b[:, :, 0, 0] * scaling
+        return a_all, b_all
 
     def _stack(self, size: int) -> tuple[torch.Tensor, torch.Tensor]:
         """(stacked A^T: size x in x r, stacked scaled B^T: size x r x out), zero for absent choices."""
@@ -97,6 +137,8 @@ class _Deltas:
         if rows is None or x.shape[0] != rows.shape[0]:
             routed = None if rows is None else rows.shape[0]
             raise RuntimeError(f"per-sample LoRA routed for {routed} rows, got a batch of {x.shape[0]}")
+        if self.conv_stacks is not None:
+            return output + self._grouped(x, rows, output)
         if self.stacks is None:
             return output + self._looped(x, rows, output)
         if self._gathered is None:  # once per routing: the UNet reuses it at every denoising step
@@ -105,6 +147,21 @@ class _Deltas:
         flat = x.reshape(x.shape[0], -1, x.shape[-1]).to(a_rows.dtype)
         delta = torch.bmm(torch.bmm(flat, a_rows), b_rows)
         return output + delta.reshape(output.shape).to(output.dtype)
+
+    def _grouped(self, x: torch.Tensor, rows: torch.Tensor, output: torch.Tensor) -> torch.Tensor:
+        """Each row through its own A kernels (one convolution with a group per row), then its own B."""
+        assert self.conv_stacks is not None
+        if self._gathered is None:  # once per routing, as for linear layers
+            a_all, b_all = self.conv_stacks
+            a_rows = a_all[rows]
+            self._gathered = (a_rows.reshape(-1, *a_rows.shape[2:]), b_all[rows])
+        kernels, b_rows = self._gathered
+        conv = self.layer.lora_A[self.names[0][1]]
+        batch = x.shape[0]
+        hidden = F.conv2d(x.to(kernels.dtype).reshape(1, -1, *x.shape[2:]), kernels, stride=conv.stride,
+                          padding=conv.padding, dilation=conv.dilation, groups=batch)
+        delta = torch.bmm(b_rows, hidden.reshape(batch, b_rows.shape[2], -1))
+        return delta.reshape(output.shape).to(output.dtype)
 
     def _looped(self, x: torch.Tensor, rows: torch.Tensor, output: torch.Tensor) -> torch.Tensor:
         delta = torch.zeros_like(output)
@@ -155,4 +212,4 @@ class PerSampleLoRA:
             handle.remove()
         self._handles = []
         for delta in self._deltas:  # drop the stacks with the batch, not with the next one
-            delta.stacks, delta._gathered, delta._rows = None, None, None
+            delta.stacks, delta.conv_stacks, delta._gathered, delta._rows = None, None, None, None
