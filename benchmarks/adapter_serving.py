@@ -13,8 +13,9 @@ and every mode serves the same queue in arrival order; what differs is how:
 - ours (batched): `Generator(max_adapters=8).generate_batch`. The server takes the queue's head and up
   to N-1 more compatible queued requests (same steps, guidance and size; `--batch`, default N = 8) and
   runs them in ONE denoising loop: one UNet forward per step over all their rows, each request's own
-  adapter applied to its own rows only (engine/batched_lora.py: per-sample LoRA deltas by gathered bmm;
-  base weights unfused), each prompt encoded with its own identifier token. With 8 round-robin adapters
+  adapter applied to its own rows only (engine/batched_lora.py: per-sample LoRA deltas by gathered bmm,
+  a grouped convolution for conv LoRA; base weights unfused), each prompt encoded with its own
+  identifier token. With 8 round-robin adapters
   every batch of 8 holds 8 different adapters: no request shares an adapter with its batch neighbours.
   Every request of a batch waits for the whole batch (latency is the batch's time, printed below).
 - no adapter (batched): the same batched serving of the same prompts and seeds on a Generator that
